@@ -1,0 +1,108 @@
+"""The ``xpm`` command line: a click group built by ``make_cli`` from the commands plugins declare."""
+
+from __future__ import annotations
+
+import warnings
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from xpm_core import __version__
+
+if TYPE_CHECKING:
+    from xpm_core.plugins import XpmPluginManager
+    from xpm_core.registry import PluginRegistry
+
+
+class PluginCommandGroup(click.Group):
+    """A group whose sub-commands come from the ``xpm_commands`` hook, imported only when run.
+
+    ``--help`` is written from the descriptors' summaries, so listing commands imports no
+    plugin implementation module.
+    """
+
+    def __init__(self, registry: PluginRegistry, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.registry = registry
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self.commands) | set(self.registry.commands()))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands:
+            return self.commands[cmd_name]
+        commands = self.registry.commands()
+        if cmd_name not in commands:
+            return None
+        try:
+            command = commands[cmd_name].load()
+        except Exception as exc:
+            raise click.ClickException(
+                f"the command {cmd_name!r} from {commands.provider(cmd_name)} could not be loaded: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+        if not isinstance(command, click.Command):
+            raise click.ClickException(
+                f"the command {cmd_name!r} from {commands.provider(cmd_name)} is not a click "
+                f"command (its factory gave {command!r})"
+            )
+        self.commands[cmd_name] = command
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        commands = self.registry.commands()
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in self.commands:
+                summary = self.commands[name].get_short_help_str(limit=80)
+            else:
+                summary = commands[name].summary
+            rows.append((name, summary))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+def make_cli(pm: XpmPluginManager | None = None) -> click.Group:
+    """Build the ``xpm`` command group over ``pm`` (by default, the installed plugins)."""
+    from xpm_core.plugins import make_plugin_manager
+    from xpm_core.registry import PluginRegistry
+
+    registry = PluginRegistry(pm if pm is not None else make_plugin_manager())
+
+    @click.group(
+        cls=PluginCommandGroup,
+        registry=registry,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    @click.version_option(__version__, prog_name="xpm")
+    @click.pass_context
+    def cli(ctx: click.Context) -> None:
+        """xpm: declare experiments in Python, run each distinct task once, and find every result.
+
+        Plugins add commands and components: 'xpm plugins' lists what is installed.
+        Environment: XPM_LOAD_PLUGINS (comma-separated allow-list, empty for none) and
+        XPM_DISABLE_PLUGINS (comma-separated plugins to skip).
+        """
+        ctx.obj = registry
+
+    return cli
+
+
+def _show_warning(message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+    from xpm_core.plugins import PluginLoadWarning
+
+    if issubclass(category, PluginLoadWarning):
+        # One readable line per plugin problem, not Python's source-location format.
+        click.echo(f"xpm: warning: {message}", err=True)
+    else:
+        _python_show_warning(message, category, *args, **kwargs)
+
+
+_python_show_warning = warnings.showwarning
+
+
+def main() -> None:
+    """Entry point of the ``xpm`` console script."""
+    warnings.showwarning = _show_warning
+    make_cli()(prog_name="xpm")
