@@ -1,0 +1,48 @@
+"""pytest fixtures for plugin test suites, loaded through the ``pytest11`` entry point.
+
+pytest imports this module in every test session of any project, so it imports nothing of
+xpm at module level: each fixture imports what it needs when it is used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable
+
+import pytest
+
+if TYPE_CHECKING:
+    from click.testing import Result
+
+    from xpm_core.plugins import XpmPluginManager
+    from xpm_core.registry import PluginRegistry
+
+
+@pytest.fixture
+def xpm_pm() -> XpmPluginManager:
+    """A fresh plugin manager over the installed plugins (honours XPM_LOAD/DISABLE_PLUGINS)."""
+    from xpm_core.plugins import make_plugin_manager
+
+    return make_plugin_manager()
+
+
+@pytest.fixture
+def xpm_registry(xpm_pm: XpmPluginManager) -> PluginRegistry:
+    """The typed registry over ``xpm_pm``."""
+    from xpm_core.registry import PluginRegistry
+
+    return PluginRegistry(xpm_pm)
+
+
+@pytest.fixture
+def xpm_cli(xpm_pm: XpmPluginManager) -> Callable[..., Result]:
+    """Run the ``xpm`` command line in-process: ``xpm_cli("plugins", "--json")``."""
+    from click.testing import CliRunner
+
+    from xpm_core.cli import make_cli
+
+    cli = make_cli(xpm_pm)
+
+    def run(*args: str, input: str | None = None) -> Result:
+        return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+
+    return run
