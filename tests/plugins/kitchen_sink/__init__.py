@@ -1,0 +1,1 @@
+"""A test plugin implementing every xpm hook (entry module: ``kitchen_sink.plugin``)."""
