@@ -100,10 +100,17 @@ def test_plugins_rejects_an_unknown_hook(kitchen_site):
 
 def test_empty_allow_list_lists_no_third_party_plugin(kitchen_site):
     result = kitchen_site.run_xpm("plugins", "--json", XPM_LOAD_PLUGINS="")
-    rows = json.loads(result.stdout)
-    assert {row["status"] for row in rows} == {"not loaded"}
-    assert [row["name"] for row in kitchen_site.only_mine(rows)] == ["xpm-kitchen-sink"]
+    assert (result.returncode, json.loads(result.stdout), result.stderr) == (0, [], "")
+    table = kitchen_site.run_xpm("plugins", XPM_LOAD_PLUGINS="")
+    assert table.stdout == "No plugins loaded.\n"
+    assert "Not loaded because of XPM_LOAD_PLUGINS: " in table.stderr and "kitchen" in table.stderr
     assert "kitchen" not in kitchen_site.run_xpm("--help", XPM_LOAD_PLUGINS="").stdout.split("Commands:")[1]
+
+
+def test_disabled_plugin_is_listed_as_disabled(kitchen_site):
+    rows = json.loads(kitchen_site.run_xpm("plugins", "--json", XPM_DISABLE_PLUGINS="kitchen").stdout)
+    [row] = kitchen_site.only_mine(rows)
+    assert (row["status"], row["provides"], row["hooks"]) == ("disabled", {}, [])
 
 
 def test_no_plugins_message(plugin_site):

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from xpm_core.hookspecs import XpmSpecs
+from xpm_core.plugins import LOAD_PLUGINS_ENV, PluginStatus
 from xpm_core.registry import PluginRegistry
 
 HOOK_NAMES = sorted(name for name in dir(XpmSpecs) if name.startswith("xpm_"))
@@ -18,7 +19,7 @@ def plugin_rows(registry: PluginRegistry, *, include_builtins: bool) -> list[dic
     """One JSON-ready dict per plugin, with stable keys."""
     rows = []
     for record in registry.pm.records.values():
-        if record.builtin and not include_builtins:
+        if (record.builtin and not include_builtins) or record.status == PluginStatus.NOT_LOADED:
             continue
         rows.append(
             {
@@ -69,20 +70,29 @@ def plugins_command(
 ) -> None:
     """List installed plugins: version, entry point, status, what they provide and their hooks.
 
-    Status is 'active', 'disabled' (named in XPM_DISABLE_PLUGINS), 'not loaded' (left out of
-    XPM_LOAD_PLUGINS) or 'failed' (the plugin could not be imported; the error follows).
+    Status is 'active', 'disabled' (named in XPM_DISABLE_PLUGINS) or 'failed' (the plugin
+    could not be imported; the error follows). Plugins left out of XPM_LOAD_PLUGINS are not
+    listed: a note on standard error names them.
     """
     rows = plugin_rows(registry, include_builtins=include_builtins)
     if hook is not None:
         rows = [row for row in rows if hook in row["hooks"]]
+    skipped = sorted(
+        name for name, record in registry.pm.records.items() if record.status == PluginStatus.NOT_LOADED
+    )
     if as_json:
         click.echo(json.dumps(rows, indent=2))
-    elif rows:
+        return
+    if rows:
         click.echo(format_table(rows))
     elif include_builtins or hook is not None:
         click.echo("No plugin matches.")
+    elif skipped:
+        click.echo("No plugins loaded.")
     else:
         click.echo(
             "No plugins installed (install one with e.g. 'pip install xpm-slurm'; "
             "'xpm plugins --all' also lists the built-in ones)."
         )
+    if skipped:
+        click.echo(f"Not loaded because of {LOAD_PLUGINS_ENV}: {', '.join(skipped)}", err=True)
