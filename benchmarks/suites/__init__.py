@@ -1,0 +1,1 @@
+"""Benchmark suites: each module of this package registers its workloads with ``@workload``."""
