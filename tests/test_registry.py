@@ -34,8 +34,8 @@ def launcher_plugin(*names: str, fail: bool = False):
 def test_components_of_every_kind(kitchen_site):
     registry = PluginRegistry(make_plugin_manager())
     kinds = {kind: sorted(components) for kind, components in registry.components().items()}
-    assert kinds["connector"] == ["kitchen"]
-    assert kinds["launcher"] == ["kitchen"]
+    assert kinds["connector"] == ["kitchen", "local"]
+    assert kinds["launcher"] == ["direct", "kitchen"]
     assert kinds["serializer"] == ["fraction"]
     assert kinds["monitor"] == ["kitchen"]
     assert "kitchen" in kinds["command"] and "plugins" in kinds["command"]
@@ -65,7 +65,7 @@ def test_name_conflict_names_both_providers():
         "(set XPM_DISABLE_PLUGINS to choose)"
     ]
     assert launchers.plugin_of("gpu") == "first"
-    assert sorted(launchers) == ["cpu", "gpu"]
+    assert sorted(launchers) == ["cpu", "direct", "gpu"]
     assert registry.problems == [str(caught[0].message)]
 
 
@@ -73,13 +73,13 @@ def test_name_conflict_names_both_providers():
 def test_invalid_names_are_skipped_with_a_reason(bad):
     registry = registry_with(("odd", launcher_plugin(bad, "fine")))
     with pytest.warns(PluginLoadWarning, match=r"odd: launcher skipped: invalid component name"):
-        assert sorted(registry.launchers()) == ["fine"]
+        assert sorted(registry.launchers()) == ["direct", "fine"]
 
 
 def test_a_raising_registration_hook_hides_nothing_else():
     registry = registry_with(("bad", launcher_plugin(fail=True)), ("good", launcher_plugin("good")))
     with pytest.warns(PluginLoadWarning, match=r"bad: xpm_launchers\(\) failed: RuntimeError: boom"):
-        assert sorted(registry.launchers()) == ["good"]
+        assert sorted(registry.launchers()) == ["direct", "good"]
 
 
 def test_wrong_descriptor_class_is_reported():
@@ -90,12 +90,12 @@ def test_wrong_descriptor_class_is_reported():
 
     registry = registry_with(("mixed", Plugin()))
     with pytest.warns(PluginLoadWarning, match=r"mixed: xpm_connectors\(\) yielded .* expected ConnectorType"):
-        assert len(registry.connectors()) == 0
+        assert list(registry.connectors()) == ["local"]
 
 
 def test_unknown_component_error_lists_what_exists():
     registry = registry_with(("one", launcher_plugin("gpu", "cpu")))
-    with pytest.raises(UnknownComponentError, match=r"no launcher named 'slurm' is installed \(available: cpu, gpu\)"):
+    with pytest.raises(UnknownComponentError, match=r"no launcher named 'slurm' is installed \(available: cpu, direct, gpu\)"):
         registry.launchers()["slurm"]
 
 
@@ -106,7 +106,7 @@ def test_connector_for_url_dispatch_and_fallback(kitchen_site):
     )
     assert registry.connector_for_url("/scratch/xp") == ConnectorMatch("local", {"path": "/scratch/xp"})
     assert registry.connector_for_url("file:///scratch/xp") == ConnectorMatch("local", {"path": "/scratch/xp"})
-    with pytest.raises(UnhandledURLError, match=r"no installed connector handles 'ssh://h/p' \(installed connectors: kitchen\)"):
+    with pytest.raises(UnhandledURLError, match=r"no installed connector handles 'ssh://h/p' \(installed connectors: kitchen, local\)"):
         registry.connector_for_url("ssh://h/p")
 
 

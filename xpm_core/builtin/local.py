@@ -1,10 +1,11 @@
-"""Built-in plugin for the local machine: paths and ``file://`` URLs go to the ``local`` connector."""
+"""Built-in plugin for the local machine: the ``local`` connector and the ``direct`` launcher."""
 
 from __future__ import annotations
 
 import re
+from typing import Iterator
 
-from xpm_core.components import ConnectorMatch
+from xpm_core.components import ConnectorMatch, ConnectorType, LauncherType
 from xpm_core.hookspecs import hookimpl
 
 # "scheme://..." where the scheme follows RFC 3986; a Windows drive letter is not a scheme.
@@ -19,3 +20,22 @@ def xpm_connector_for_url(url: str) -> ConnectorMatch | None:
     if match.group(1).lower() == "file":
         return ConnectorMatch(name="local", options={"path": url[len(match.group(0)) :]})
     return None
+
+
+@hookimpl
+def xpm_connectors() -> Iterator[ConnectorType]:
+    yield ConnectorType(
+        name="local",
+        factory="xpm_core.builtin.local_connector:LocalConnector",
+        summary="The machine xpm runs on",
+    )
+
+
+@hookimpl
+def xpm_launchers() -> Iterator[LauncherType]:
+    yield LauncherType(
+        name="direct",
+        factory="xpm_core.builtin.direct_launcher:DirectLauncher",
+        settings="xpm_core.builtin.direct_launcher:DirectSettings",
+        summary="Run each job as a process of the connector's host",
+    )

@@ -11,13 +11,17 @@ from typing import TYPE_CHECKING, Any
 
 _LAZY_EXPORTS = {
     "PluginPackageContract": "xpm_core.testing.contracts",
+    "ConnectorContract": "xpm_core.testing.connector_contract",
+    "LauncherContract": "xpm_core.testing.launcher_contract",
     "write_distribution": "xpm_core.testing.distributions",
 }
 
 __all__ = list(_LAZY_EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
+    from xpm_core.testing.connector_contract import ConnectorContract
     from xpm_core.testing.contracts import PluginPackageContract
+    from xpm_core.testing.launcher_contract import LauncherContract
     from xpm_core.testing.distributions import write_distribution
 
 

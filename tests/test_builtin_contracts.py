@@ -1,0 +1,60 @@
+"""The core runs the connector and launcher contracts against its own local connector and direct launcher."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import pytest
+
+from xpm_core.builtin.direct_launcher import DirectLauncher
+from xpm_core.launcher import JobLaunch, ProcessRef, ProcessStatus
+from xpm_core.testing import ConnectorContract, LauncherContract
+
+
+class TestLocalConnector(ConnectorContract):
+    connector_name = "local"
+    url_example = "file:///scratch/experiments"
+
+
+class TestDirectLauncher(LauncherContract):
+    launcher_name = "direct"
+
+
+def test_direct_launcher_cap_defaults_to_the_cpu_count():
+    import os
+
+    assert DirectLauncher().max_running == (os.cpu_count() or 1)
+    assert DirectLauncher(max_running=3).max_running == 3
+    with pytest.raises(ValueError, match="max_running must be at least 1, not 0"):
+        DirectLauncher(max_running=0)
+
+
+def test_experimaestro_pid_files_are_read():
+    ref = ProcessRef.from_json({"type": "local", "pid": 1234, "host": "node1"})
+    assert (ref.launcher, ref.id, ref.host, dict(ref.connector)) == ("direct", "1234", "node1", {"name": "local"})
+    with pytest.raises(ValueError, match="process file lacks the key 'pid'"):
+        ProcessRef.from_json({"type": "local"})
+
+
+def test_a_job_outlives_its_driver(tmp_path):
+    """Killing the driver (here: a child Python that submitted the job) leaves the job running."""
+    import json
+    import subprocess
+
+    driver = f"""
+import asyncio, json, sys
+from pathlib import PurePosixPath
+from xpm_core.builtin.direct_launcher import DirectLauncher
+from xpm_core.launcher import JobLaunch
+job = JobLaunch(job_id="x", task_id="t", directory=PurePosixPath({str(tmp_path)!r}), name="job",
+                command=[sys.executable, "-c", "import time; time.sleep(1); open('survived', 'w').close()"])
+ref = asyncio.run(DirectLauncher().submit(job))
+print(json.dumps(ref.to_json()))
+"""
+    out = subprocess.run([sys.executable, "-c", driver], capture_output=True, text=True, check=True).stdout
+    ref = ProcessRef.from_json(json.loads(out))
+    launcher = DirectLauncher()
+    state = asyncio.run(asyncio.wait_for(launcher.wait(ref), 30))
+    assert state.status is ProcessStatus.FINISHED
+    assert (tmp_path / "survived").exists()

@@ -1,0 +1,207 @@
+"""The ``local`` connector: files, commands, processes and locks of the machine xpm runs on."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterator, Mapping, Sequence
+
+from xpm_core.connector import CommandResult, Connector, PathLike, ProcessInfo
+
+# Children started by any LocalConnector of this process, by pid: only their parent can reap
+# them (and read their exit code); an unreaped child would look alive forever as a zombie.
+_children: dict[int, tuple[subprocess.Popen[bytes], str | None]] = {}
+_children_lock = threading.Lock()
+
+_LOCK_POLL_SECONDS = 0.05
+
+
+def process_start_stamp(pid: int) -> str | None:
+    """When ``pid`` started, in clock ticks since boot (Linux), to detect pid reuse."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may contain spaces and parentheses: split after the last ')'.
+    fields = stat.rsplit(")", 1)[1].split()
+    return fields[19]  # field 22 of proc(5), "starttime"
+
+
+class LocalConnector(Connector):
+    """The machine xpm runs on."""
+
+    name = "local"
+
+    def __init__(self, path: str | None = None) -> None:
+        # ``path`` comes from URL dispatch (``/scratch/xp``): the local machine needs no more.
+        self.path = path
+
+    @property
+    def hostname(self) -> str:
+        return socket.gethostname()
+
+    def to_spec(self) -> dict[str, Any]:
+        return {}
+
+    def __repr__(self) -> str:
+        return "LocalConnector()"
+
+    # ---- files ---------------------------------------------------------------------------
+
+    def exists(self, path: PathLike) -> bool:
+        return Path(path).exists()
+
+    def read_text(self, path: PathLike) -> str:
+        return Path(path).read_text()
+
+    def write_text(self, path: PathLike, text: str, *, executable: bool = False) -> None:
+        target = Path(path)
+        fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w") as stream:
+                stream.write(text)
+            # mkstemp creates 0600 files; give the usual permissions under the umask.
+            os.chmod(temporary, (0o777 if executable else 0o666) & ~_current_umask())
+            os.replace(temporary, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
+
+    def mkdir(self, path: PathLike) -> None:
+        Path(path).mkdir(parents=True, exist_ok=True)
+
+    def remove(self, path: PathLike) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            Path(path).unlink()
+
+    def symlink(self, target: PathLike, link: PathLike) -> None:
+        link = Path(link)
+        temporary = link.with_name(f".{link.name}.{os.getpid()}.tmp")
+        with contextlib.suppress(FileNotFoundError):
+            temporary.unlink()
+        temporary.symlink_to(target)
+        os.replace(temporary, link)  # atomic: readers never miss the link
+
+    def listdir(self, path: PathLike) -> list[str]:
+        return sorted(os.listdir(path))
+
+    # ---- commands and processes ----------------------------------------------------------
+
+    def run(
+        self,
+        args: Sequence[str],
+        *,
+        cwd: PathLike | None = None,
+        env: Mapping[str, str] | None = None,
+        input: str | None = None,
+        timeout: float | None = None,
+    ) -> CommandResult:
+        try:
+            done = subprocess.run(
+                list(args),
+                cwd=cwd,
+                env={**os.environ, **(env or {})},
+                input=input,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+            )
+        except subprocess.TimeoutExpired:
+            raise TimeoutError(f"{args[0]} did not finish within {timeout} s") from None
+        return CommandResult(done.returncode, done.stdout, done.stderr)
+
+    def spawn(
+        self,
+        args: Sequence[str],
+        *,
+        cwd: PathLike,
+        env: Mapping[str, str],
+        stdout: PathLike,
+        stderr: PathLike,
+    ) -> tuple[int, str | None]:
+        with open(stdout, "ab") as out, open(stderr, "ab") as err:
+            process = subprocess.Popen(
+                list(args),
+                cwd=cwd,
+                env={**os.environ, **env},
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                start_new_session=True,  # survives the driver, its Ctrl-C and its death
+            )
+        start = process_start_stamp(process.pid)
+        with _children_lock:
+            _children[process.pid] = (process, start)
+        return process.pid, start
+
+    def process_info(self, pid: int, start: str | None) -> ProcessInfo:
+        with _children_lock:
+            child, child_start = _children.get(pid, (None, None))
+        if child is not None and (start is None or start == child_start):
+            code = child.poll()
+            return ProcessInfo(running=code is None, exit_code=code)
+        if Path("/proc/self").exists():
+            stamp = process_start_stamp(pid)
+            # Another process may have been given the pid since: compare start stamps.
+            return ProcessInfo(running=stamp is not None and (start is None or stamp == start))
+        try:
+            os.kill(pid, 0)  # without /proc (macOS) only existence can be checked
+        except ProcessLookupError:
+            return ProcessInfo(running=False)
+        except PermissionError:
+            pass  # exists, owned by someone else
+        return ProcessInfo(running=True)
+
+    def kill(self, pid: int, *, force: bool = False) -> None:
+        sig = signal.SIGKILL if force else signal.SIGTERM
+        try:
+            # Jobs lead their own session: signal the group so their children stop too.
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            os.kill(pid, sig)
+
+    # ---- locks ---------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def lock(self, path: PathLike, *, timeout: float | None = None) -> Iterator[None]:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            _acquire(fd, path, timeout)
+            try:
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+
+def _acquire(fd: int, path: PathLike, timeout: float | None) -> None:
+    if timeout is None:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"the lock {path} is held by another process") from None
+            time.sleep(_LOCK_POLL_SECONDS)
+
+
+def _current_umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask

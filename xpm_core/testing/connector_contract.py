@@ -1,0 +1,169 @@
+"""ConnectorContract: the behaviour every connector (local, SSH, ...) shows, run against the real host."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import PurePosixPath
+from typing import ClassVar
+
+import pytest
+
+from xpm_core.connector import Connector
+from xpm_core.plugins import get_registry
+
+#: Seconds a test waits for a process to change state before failing.
+PATIENCE = 30.0
+
+
+def _until(predicate, what: str, patience: float = PATIENCE) -> None:
+    deadline = time.monotonic() + patience
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {patience} s waiting for {what}")
+        time.sleep(0.05)
+
+
+class ConnectorContract:
+    """Subclass as ``TestSshConnector(ConnectorContract)``; set ``connector_name``.
+
+    Override ``make_connector`` when the connector needs options (host, port, key), and
+    ``remote_workdir`` when the host does not see the test's temporary directory.
+    """
+
+    connector_name: ClassVar[str]
+    #: A location ``xpm_connector_for_url`` must send to this connector, if it claims any.
+    url_example: ClassVar[str | None] = None
+
+    def make_connector(self) -> Connector:
+        return get_registry().connectors()[self.connector_name].create()
+
+    def remote_workdir(self, tmp_path) -> PurePosixPath:
+        return PurePosixPath(tmp_path) / "host"
+
+    @pytest.fixture
+    def connector(self) -> Connector:
+        return self.make_connector()
+
+    @pytest.fixture
+    def workdir(self, connector: Connector, tmp_path) -> PurePosixPath:
+        path = self.remote_workdir(tmp_path)
+        connector.mkdir(path)
+        return path
+
+    def test_is_registered_and_rebuilt_from_its_spec(self, connector: Connector) -> None:
+        components = get_registry().connectors()
+        assert self.connector_name in components
+        rebuilt = components[self.connector_name].create(**connector.to_spec())
+        assert rebuilt.to_spec() == connector.to_spec()
+        assert rebuilt.hostname == connector.hostname and connector.hostname
+
+    def test_files_round_trip(self, connector: Connector, workdir: PurePosixPath) -> None:
+        path = workdir / "deep" / "er" / "file.txt"
+        connector.mkdir(path.parent)
+        connector.mkdir(path.parent)  # creating it again is fine
+        assert not connector.exists(path)
+        connector.write_text(path, "première ligne\n")
+        connector.write_text(path, "remplacée\n")
+        assert connector.read_text(path) == "remplacée\n"
+        assert connector.listdir(path.parent) == ["file.txt"]  # no temporary file left behind
+        connector.remove(path)
+        connector.remove(path)  # removing it again is fine
+        assert not connector.exists(path)
+        with pytest.raises(FileNotFoundError):
+            connector.read_text(path)
+
+    def test_executable_files_run(self, connector: Connector, workdir: PurePosixPath) -> None:
+        script = workdir / "hello.sh"
+        connector.write_text(script, "#!/bin/sh\necho hello from $0\n", executable=True)
+        result = connector.run([str(script)])
+        assert (result.returncode, result.stdout) == (0, f"hello from {script}\n")
+
+    def test_symlinks_are_replaced(self, connector: Connector, workdir: PurePosixPath) -> None:
+        for name in ("a", "b"):
+            connector.mkdir(workdir / name)
+            connector.write_text(workdir / name / "x", name)
+            connector.symlink(name, workdir / "current")
+            assert connector.read_text(workdir / "current" / "x") == name
+
+    def test_run_captures_code_output_environment(self, connector: Connector, workdir) -> None:
+        result = connector.run(
+            ["sh", "-c", 'echo "$XPM_CONTRACT $(pwd)"; cat; echo oops >&2; exit 3'],
+            cwd=workdir,
+            env={"XPM_CONTRACT": "value"},
+            input="from stdin\n",
+        )
+        assert result.returncode == 3
+        assert result.stdout == f"value {workdir}\nfrom stdin\n"
+        assert result.stderr == "oops\n"
+
+    def test_run_times_out(self, connector: Connector) -> None:
+        with pytest.raises(TimeoutError):
+            connector.run(["sleep", "10"], timeout=0.5)
+
+    def test_spawned_process_is_followed(self, connector: Connector, workdir) -> None:
+        pid, start = connector.spawn(
+            ["sh", "-c", 'echo "$XPM_CONTRACT"; echo err >&2; sleep 0.5; exit 4'],
+            cwd=workdir,
+            env={"XPM_CONTRACT": "spawned"},
+            stdout=workdir / "job.out",
+            stderr=workdir / "job.err",
+        )
+        assert connector.process_info(pid, start).running
+        _until(lambda: not connector.process_info(pid, start).running, "the process to end")
+        assert connector.process_info(pid, start).exit_code in (4, None)
+        assert connector.read_text(workdir / "job.out") == "spawned\n"
+        assert connector.read_text(workdir / "job.err") == "err\n"
+
+    def test_a_reused_pid_is_not_mistaken_for_the_job(self, connector: Connector, workdir) -> None:
+        pid, start = connector.spawn(
+            ["sleep", "30"], cwd=workdir, env={}, stdout=workdir / "o", stderr=workdir / "e"
+        )
+        try:
+            if start is None:
+                pytest.skip("this host gives no process start stamps")
+            assert not connector.process_info(pid, start + "0").running
+        finally:
+            connector.kill(pid, force=True)
+
+    def test_kill_stops_the_whole_process_group(self, connector: Connector, workdir) -> None:
+        pid, start = connector.spawn(
+            ["sh", "-c", "sleep 60 & echo $! > child.pid; wait"],
+            cwd=workdir,
+            env={},
+            stdout=workdir / "o",
+            stderr=workdir / "e",
+        )
+        _until(lambda: connector.exists(workdir / "child.pid"), "the child to start")
+        child = int(connector.read_text(workdir / "child.pid"))
+        connector.kill(pid)
+        _until(lambda: not connector.process_info(pid, start).running, "the process to stop")
+        _until(lambda: not connector.process_info(child, None).running, "its child to stop")
+
+    def test_lock_is_exclusive(self, connector: Connector, workdir) -> None:
+        path = workdir / "job.lock"
+        taken = threading.Event()
+        release = threading.Event()
+
+        def holder() -> None:
+            with connector.lock(path):
+                taken.set()
+                release.wait(PATIENCE)
+
+        thread = threading.Thread(target=holder)
+        thread.start()
+        try:
+            assert taken.wait(PATIENCE)
+            with pytest.raises(TimeoutError):
+                with connector.lock(path, timeout=0.3):
+                    pass
+        finally:
+            release.set()
+            thread.join()
+        with connector.lock(path, timeout=PATIENCE):
+            pass
+
+    def test_url_dispatch(self) -> None:
+        if self.url_example is None:
+            pytest.skip("this connector claims no URL scheme")
+        assert get_registry().connector_for_url(self.url_example).name == self.connector_name
