@@ -22,11 +22,72 @@ _LAZY_EXPORTS: dict[str, str] = {
     "get_registry": "xpm_core.plugins",
     "make_cli": "xpm_core.cli",
     "JobState": "xpm_core.job_state",
+    # running experiments
+    "experiment": "xpm_core.runtime.experiment",
+    "RunMode": "xpm_core.runtime.experiment",
+    "GracefulTimeout": "xpm_core.runtime.errors",
+    "TaskCancelled": "xpm_core.runtime.errors",
+    "TransientMode": "xpm_core.runtime.job",
+    "Prepare": "xpm_core.runtime.prepare",
+    "Launcher": "xpm_core.launcher",
+    "Connector": "xpm_core.connector",
+    "DirectLauncher": "xpm_core.builtin.direct_launcher",
+    "LocalConnector": "xpm_core.builtin.local_connector",
+    # launcher finder (launchers.py)
+    "find_launcher": "xpm_core.launcherfinder.finder",
+    "LauncherNotFoundError": "xpm_core.launcherfinder.finder",
+    # object model (configurations, tasks, identifiers, tags)
+    "Config": "xpm_core.config.objects",
+    "InstanceConfig": "xpm_core.config.objects",
+    "LightweightTask": "xpm_core.config.objects",
+    "Task": "xpm_core.config.objects",
+    "ResumableTask": "xpm_core.config.objects",
+    "copyconfig": "xpm_core.config.objects",
+    "setmeta": "xpm_core.config.objects",
+    "sealed_set": "xpm_core.config.objects",
+    "Param": "xpm_core.config.params",
+    "Meta": "xpm_core.config.params",
+    "Option": "xpm_core.config.params",
+    "Constant": "xpm_core.config.params",
+    "field": "xpm_core.config.params",
+    "help": "xpm_core.config.params",
+    "tag": "xpm_core.config.tags",
+    "tags": "xpm_core.config.tags",
+    "tagspath": "xpm_core.config.tags",
+    "stop_tags": "xpm_core.config.tags",
+    "TagDict": "xpm_core.config.tags",
+    "PathGenerator": "xpm_core.config.generators",
+    "DirectoryContext": "xpm_core.config.generators",
+    "param_group": "xpm_core.config.partial",
+    "partial": "xpm_core.config.partial",
+    "deprecate": "xpm_core.config.deprecation",
+    "Identifier": "xpm_core.config.identifier",
+    "ParameterGroup": "xpm_core.config.partial",
+    "Partial": "xpm_core.config.partial",
+    "Annotated": "typing",
+    "ValueSerializer": "xpm_core.value_serializer",
+    # serialization
+    "save": "xpm_core.serialization.files",
+    "load": "xpm_core.serialization.files",
+    "state_dict": "xpm_core.serialization.files",
+    "from_state_dict": "xpm_core.serialization.files",
+    "serialize": "xpm_core.serialization.files",
+    "deserialize": "xpm_core.serialization.files",
+    "from_task_dir": "xpm_core.serialization.params",
+    "load_xp_info": "xpm_core.serialization.experiment_info",
+    "load_configs": "xpm_core.serialization.experiment_info",
+    "ExperimentInfo": "xpm_core.serialization.experiment_info",
+    # workspace index and its read API
+    "WorkspaceStateProvider": "xpm_core.workspace.state_provider",
+    "WorkspaceIndex": "xpm_core.workspace.index",
+    "JobSubmission": "xpm_core.workspace.records",
 }
 
 __all__ = ["__version__", *_LAZY_EXPORTS]
 
 if TYPE_CHECKING:  # pragma: no cover - static analysers see real imports
+    from typing import Annotated
+
     from xpm_core.cli import make_cli
     from xpm_core.components import (
         CommandType,
@@ -36,9 +97,50 @@ if TYPE_CHECKING:  # pragma: no cover - static analysers see real imports
         SerializerType,
     )
     from xpm_core.hookspecs import hookimpl
+    from xpm_core.builtin.direct_launcher import DirectLauncher
+    from xpm_core.builtin.local_connector import LocalConnector
+    from xpm_core.connector import Connector
     from xpm_core.job_state import JobState
+    from xpm_core.launcher import Launcher
+    from xpm_core.runtime.errors import GracefulTimeout, TaskCancelled
+    from xpm_core.runtime.experiment import RunMode, experiment
+    from xpm_core.runtime.job import TransientMode
+    from xpm_core.runtime.prepare import Prepare
+    from xpm_core.launcherfinder.finder import LauncherNotFoundError, find_launcher
     from xpm_core.plugins import get_registry, make_plugin_manager
     from xpm_core.registry import PluginRegistry
+    from xpm_core.workspace.index import WorkspaceIndex
+    from xpm_core.workspace.records import JobSubmission
+    from xpm_core.workspace.state_provider import WorkspaceStateProvider
+
+    # object model and serialization
+    from xpm_core.config.deprecation import deprecate
+    from xpm_core.config.generators import DirectoryContext, PathGenerator
+    from xpm_core.config.identifier import Identifier
+    from xpm_core.config.objects import (
+        Config,
+        InstanceConfig,
+        LightweightTask,
+        ResumableTask,
+        Task,
+        copyconfig,
+        sealed_set,
+        setmeta,
+    )
+    from xpm_core.config.params import Constant, Meta, Option, Param, field, help
+    from xpm_core.config.partial import ParameterGroup, Partial, param_group, partial
+    from xpm_core.config.tags import TagDict, stop_tags, tag, tags, tagspath
+    from xpm_core.serialization.experiment_info import ExperimentInfo, load_configs, load_xp_info
+    from xpm_core.serialization.files import (
+        deserialize,
+        from_state_dict,
+        load,
+        save,
+        serialize,
+        state_dict,
+    )
+    from xpm_core.serialization.params import from_task_dir
+    from xpm_core.value_serializer import ValueSerializer
 
 
 def __getattr__(name: str) -> Any:

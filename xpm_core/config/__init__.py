@@ -1,0 +1,1 @@
+"""The object model: configurations, tasks, parameters, identifiers and tags."""
