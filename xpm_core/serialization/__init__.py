@@ -1,0 +1,1 @@
+"""Writing and reading configurations: params.json v3, objects.jsonl, save/load."""
