@@ -1,0 +1,341 @@
+"""User settings (``~/.config/xpm/settings.yaml``): workspaces, job environment, workspace selection."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+from pathlib import Path
+from typing import Any, Optional, Union
+
+import attrs
+import cattrs
+import yaml
+from cattrs.errors import (
+    ClassValidationError,
+    ForbiddenExtraKeysError,
+    IterableValidationError,
+    IterableValidationNote,
+)
+from cattrs.gen import make_dict_structure_fn, override
+
+from xpm_core.user_config import CONFIG_DIR_ENV, config_dir  # noqa: F401 - re-exported
+
+SETTINGS_FILE = "settings.yaml"
+DEFAULT_MAX_RETRIES = 3
+
+# ${env:VAR}, ${env.VAR}, ${oc.env:VAR}, ${oc.env.VAR} (experimaestro's and OmegaConf's spellings)
+_ENV_REFERENCE = re.compile(r"\$\{(?:oc\.)?env[:.]([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class SettingsError(ValueError):
+    """The settings file cannot be used; the message names the file and every problem in it."""
+
+
+class UnknownWorkspaceError(LookupError):
+    """A workspace id that the settings do not define, or no workspace at all."""
+
+
+def _non_negative(instance: Any, attribute: attrs.Attribute, value: int) -> None:
+    if value < 0:
+        raise ValueError(f"must be 0 or more, got {value}")
+
+
+@attrs.frozen(kw_only=True)
+class WorkspaceSettings:
+    """One workspace: where it is, what its jobs get in their environment, which experiments go there."""
+
+    id: str
+    path: Path  # ~ expanded; a relative path is relative to the settings file's directory
+    env: dict[str, str] = attrs.field(factory=dict)
+    triggers: list[str] = attrs.field(factory=list)  # fnmatch globs on experiment ids
+    max_retries: int = attrs.field(default=DEFAULT_MAX_RETRIES, validator=_non_negative)
+
+    def matches(self, experiment_id: str) -> bool:
+        """Whether one of the triggers matches ``experiment_id``."""
+        return any(fnmatch.fnmatchcase(experiment_id, pattern) for pattern in self.triggers)
+
+
+@attrs.frozen(kw_only=True)
+class Settings:
+    """The whole settings file; ``source`` is the file it was read from (None: defaults)."""
+
+    workspaces: list[WorkspaceSettings] = attrs.field(factory=list)
+    env: dict[str, str] = attrs.field(factory=dict)  # given to the jobs of every workspace
+    source: Optional[Path] = attrs.field(default=None, metadata={"in_file": False})
+
+    def workspace(self, workspace_id: str) -> WorkspaceSettings:
+        """The workspace called ``workspace_id``; UnknownWorkspaceError listing the known ids otherwise."""
+        for workspace in self.workspaces:
+            if workspace.id == workspace_id:
+                return workspace
+        known = ", ".join(workspace.id for workspace in self.workspaces) or "none"
+        where = self.source or settings_path()
+        raise UnknownWorkspaceError(
+            f"no workspace {workspace_id!r} in {where} (known workspaces: {known}); "
+            f"add it to the workspaces list or give its path instead"
+        )
+
+    def find_workspace(
+        self,
+        workspace_id: Optional[str] = None,
+        path: Union[str, os.PathLike, None] = None,
+        experiment_id: Optional[str] = None,
+    ) -> WorkspaceSettings:
+        """The workspace to use: the one called ``workspace_id`` (at ``path`` if both are given),
+        else the one at ``path`` (a configured one if its path matches, a new one otherwise),
+        else the first whose triggers match ``experiment_id``, else the first configured one."""
+        if workspace_id is not None:
+            workspace = self.workspace(workspace_id)
+            return workspace if path is None else attrs.evolve(workspace, path=_absolute(path))
+        if path is not None:
+            resolved = _absolute(path)
+            for workspace in self.workspaces:
+                if workspace.path == resolved:
+                    return workspace
+            return WorkspaceSettings(id=str(resolved), path=resolved)
+        if experiment_id is not None:
+            for workspace in self.workspaces:
+                if workspace.matches(experiment_id):
+                    return workspace
+        if self.workspaces:
+            return self.workspaces[0]
+        raise UnknownWorkspaceError(
+            f"no workspace given and none configured in {self.source or settings_path()}: "
+            "give a workspace path, or list workspaces in that file (see docs/settings.md)"
+        )
+
+
+def _absolute(path: Union[str, os.PathLike], base: Optional[Path] = None) -> Path:
+    path = Path(path).expanduser()
+    if not path.is_absolute():
+        path = (base or Path.cwd()) / path
+    return Path(os.path.normpath(path))
+
+
+def settings_path() -> Path:
+    return config_dir() / SETTINGS_FILE
+
+
+def interpolate(value: Any) -> Any:
+    """Replace ``${env:VAR}`` (also ``${env.VAR}``, ``${oc.env:VAR}``) in every string of ``value``;
+    references to unset variables are left as they are."""
+    if isinstance(value, str):
+        return _ENV_REFERENCE.sub(lambda match: os.environ.get(match.group(1), match.group(0)), value)
+    if isinstance(value, list):
+        return [interpolate(item) for item in value]
+    if isinstance(value, dict):
+        return {key: interpolate(item) for key, item in value.items()}
+    return value
+
+
+def load_settings(path: Union[str, os.PathLike, None] = None) -> Settings:
+    """Read the settings file (``settings_path()`` by default); a missing file gives the defaults."""
+    path = Path(path) if path is not None else settings_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Settings()
+    except (OSError, UnicodeDecodeError) as error:
+        raise SettingsError(f"{path}: cannot read the settings file: {error}") from None
+    return parse_settings(text, path)
+
+
+def parse_settings(text: str, source: Path) -> Settings:
+    """Settings from YAML ``text``; ``source`` names the file in errors and anchors relative paths."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise SettingsError(_yaml_error(source, error)) from None
+    if data is None:
+        return Settings(source=source)
+    if not isinstance(data, dict):
+        raise SettingsError(
+            f"{source}: the settings must be a mapping (keys: {', '.join(_keys(Settings))}), "
+            f"found {_kind(data)}"
+        )
+    try:
+        settings = _converter().structure(interpolate(data), Settings)
+    except (ClassValidationError, IterableValidationError) as error:
+        problems = "\n".join(f"  {where}: {what}" for where, what in _problems(error, ""))
+        raise SettingsError(f"{source}: invalid settings\n{problems}") from None
+    _check_unique_ids(settings, source)
+    base = source.parent.absolute()
+    workspaces = [attrs.evolve(ws, path=_absolute(ws.path, base)) for ws in settings.workspaces]
+    return attrs.evolve(settings, workspaces=workspaces, source=source)
+
+
+def _yaml_error(source: Path, error: yaml.YAMLError) -> str:
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or str(error)
+    context = getattr(error, "context", None)
+    if mark is None:
+        return f"{source}: YAML syntax error: {problem}"
+    detail = f"{problem} ({context})" if context else problem
+    return f"{source}:{mark.line + 1}:{mark.column + 1}: YAML syntax error: {detail}"
+
+
+def _check_unique_ids(settings: Settings, source: Path) -> None:
+    seen: dict[str, int] = {}
+    for position, workspace in enumerate(settings.workspaces):
+        if workspace.id in seen:
+            raise SettingsError(
+                f"{source}: workspaces[{position}].id: {workspace.id!r} is already the id of "
+                f"workspaces[{seen[workspace.id]}]; workspace ids must be unique"
+            )
+        seen[workspace.id] = position
+
+
+# -- structuring with clear errors ------------------------------------------------------------
+
+
+class _WrongType(TypeError):
+    """A value of the wrong type; the message says what was expected and what was found."""
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"a boolean ({value!r})"
+    if isinstance(value, (int, float)):
+        return f"a number ({value!r})"
+    if isinstance(value, str):
+        return f"a string ({value!r})"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def _string(value: Any, _: type) -> str:
+    if not isinstance(value, str):
+        raise _WrongType(f"expected a string, found {_kind(value)}")
+    return value
+
+
+def _integer(value: Any, _: type) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _WrongType(f"expected an integer, found {_kind(value)}")
+    return value
+
+
+def _path(value: Any, _: type) -> Path:
+    return Path(_string(value, str)).expanduser()
+
+
+def _string_list(value: Any, _: type) -> list[str]:
+    if not isinstance(value, list):
+        raise _WrongType(f"expected a list of strings, found {_kind(value)}")
+    problems = []
+    for position, item in enumerate(value):
+        if not isinstance(item, str):
+            problems.append(f"[{position}]: expected a string, found {_kind(item)}")
+    if problems:
+        raise _WrongType("; ".join(problems))
+    return list(value)
+
+
+def _environment(value: Any, _: type) -> dict[str, str]:
+    """An ``env`` map: names to strings; numbers become strings (``PORT: 8080`` -> "8080")."""
+    if not isinstance(value, dict):
+        raise _WrongType(f"expected a mapping of variable names to values, found {_kind(value)}")
+    env, problems = {}, []
+    for name, item in value.items():
+        if isinstance(item, (int, float)) and not isinstance(item, bool):
+            item = str(item)
+        if not isinstance(name, str) or not isinstance(item, str):
+            problems.append(f"{name}: expected a string or a number, found {_kind(item)}")
+        else:
+            env[name] = item
+    if problems:
+        raise _WrongType("; ".join(problems))
+    return env
+
+
+def _retries(value: Any, _: type) -> int:
+    retries = _integer(value, int)
+    if retries < 0:
+        raise _WrongType(f"expected 0 or more, found {retries}")
+    return retries
+
+
+def _mapping(structure: Any, what: str) -> Any:
+    """``structure`` (a generated attrs hook) preceded by a check that the value is a mapping."""
+
+    def hook(value: Any, cls: type) -> Any:
+        if not isinstance(value, dict):
+            raise _WrongType(f"expected {what} (a mapping with keys {', '.join(_keys(cls))}), found {_kind(value)}")
+        return structure(value, cls)
+
+    return hook
+
+
+def _converter() -> cattrs.Converter:
+    converter = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
+    converter.register_structure_hook(str, _string)
+    converter.register_structure_hook(int, _integer)
+    converter.register_structure_hook(Path, _path)
+    converter.register_structure_hook_func(lambda cls: cls == list[str], _string_list)
+    converter.register_structure_hook_func(lambda cls: cls == dict[str, str], _environment)
+    workspace = _mapping(
+        make_dict_structure_fn(WorkspaceSettings, converter, max_retries=override(struct_hook=_retries)),
+        "a workspace",
+    )
+
+    def workspaces(value: Any, _: type) -> list[WorkspaceSettings]:
+        if not isinstance(value, list):
+            raise _WrongType(f"expected a list of workspaces, found {_kind(value)}")
+        result, errors = [], []
+        for position, item in enumerate(value):
+            try:
+                result.append(workspace(item, WorkspaceSettings))
+            except Exception as error:  # collected, like cattrs does, to report every problem
+                note = IterableValidationNote(f"workspaces @ index {position}", position, WorkspaceSettings)
+                error.__notes__ = [*getattr(error, "__notes__", []), note]
+                errors.append(error)
+        if errors:
+            raise IterableValidationError("invalid workspaces", errors, list[WorkspaceSettings])
+        return result
+
+    converter.register_structure_hook_func(lambda cls: cls == list[WorkspaceSettings], workspaces)
+    converter.register_structure_hook(
+        Settings,
+        _mapping(make_dict_structure_fn(Settings, converter, source=override(omit=True)), "settings"),
+    )
+    return converter
+
+
+def _keys(cls: type) -> list[str]:
+    return [field.name for field in attrs.fields(cls) if field.metadata.get("in_file", True)]
+
+
+def _join(path: str, key: Any) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else str(key)
+
+
+def _problems(error: BaseException, path: str) -> list[tuple[str, str]]:
+    """(location, message) of every problem in a cattrs error, e.g. ("workspaces[1].pathh", ...)."""
+    if isinstance(error, (ClassValidationError, IterableValidationError)):
+        found = []
+        with_notes, without = error.group_exceptions()
+        for inner, note in with_notes:
+            key = getattr(note, "name", None)
+            if key is None:
+                key = getattr(note, "index", None)
+            found.extend(_problems(inner, _join(path, key)))
+        for inner in without:
+            found.extend(_problems(inner, path))
+        return found
+    if isinstance(error, ForbiddenExtraKeysError):
+        valid = ", ".join(_keys(error.cl))
+        return [(_join(path, key), f"unknown key; valid keys are: {valid}")
+                for key in sorted(error.extra_fields)]
+    if isinstance(error, KeyError):
+        return [(path or "settings", "missing; this key is required")]
+    if isinstance(error, (_WrongType, ValueError)):
+        return [(path or "settings", str(error))]
+    return [(path or "settings", f"{type(error).__name__}: {error}")]

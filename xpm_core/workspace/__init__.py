@@ -1,0 +1,1 @@
+"""The workspace's record of experiments, runs and jobs: files on disk and the SQLite index over them."""
