@@ -7,6 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+# Test modules import helpers such as runtime_support; --import-mode=importlib does not put
+# this folder on sys.path by itself.
+sys.path.insert(0, str(Path(__file__).parent))
+
 import attrs
 import pytest
 

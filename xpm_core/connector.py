@@ -89,6 +89,10 @@ class Connector(abc.ABC):
         """Remove a file or symbolic link; nothing happens when it does not exist."""
 
     @abc.abstractmethod
+    def rename(self, source: PathLike, target: PathLike) -> None:
+        """Move ``source`` to ``target`` atomically, replacing ``target`` if it exists."""
+
+    @abc.abstractmethod
     def symlink(self, target: PathLike, link: PathLike) -> None:
         """Make ``link`` a symbolic link to ``target``, replacing an existing link."""
 

@@ -83,6 +83,9 @@ class LocalConnector(Connector):
         with contextlib.suppress(FileNotFoundError):
             Path(path).unlink()
 
+    def rename(self, source: PathLike, target: PathLike) -> None:
+        os.replace(source, target)
+
     def symlink(self, target: PathLike, link: PathLike) -> None:
         link = Path(link)
         temporary = link.with_name(f".{link.name}.{os.getpid()}.tmp")

@@ -67,6 +67,10 @@ class ConnectorContract:
         connector.write_text(path, "remplacée\n")
         assert connector.read_text(path) == "remplacée\n"
         assert connector.listdir(path.parent) == ["file.txt"]  # no temporary file left behind
+        connector.rename(path, path.with_name("moved.txt"))
+        assert connector.listdir(path.parent) == ["moved.txt"]
+        assert connector.read_text(path.with_name("moved.txt")) == "remplacée\n"
+        connector.rename(path.with_name("moved.txt"), path)
         connector.remove(path)
         connector.remove(path)  # removing it again is fine
         assert not connector.exists(path)

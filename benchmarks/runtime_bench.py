@@ -1,0 +1,89 @@
+"""Runtime benchmark: N trivial jobs through the direct launcher, a no-op re-run, a chain, the floor.
+
+Prints, for xpm (and experimaestro 2.7.0 with ``--against-experimaestro``): wall time, time per
+job, peak memory of the driver, and the floor (``python -c "import PACKAGE"`` started N times,
+two at a time) that per-job overhead is compared with.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT.parent))
+
+from benchmarks.experimaestro_venv import VenvError, ensure_experimaestro_venv  # noqa: E402
+
+SCENARIO = ROOT / "runtime_scenario.py"
+
+
+def measure(python: str, package: str, scenario: str, size: int, timeout: float) -> dict:
+    try:
+        done = subprocess.run(
+            [python, str(SCENARIO), "--package", package, "--scenario", scenario, "--size", str(size)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=ROOT.parent,
+        )
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout:.0f} s"}
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"error": f"exit {done.returncode}: {last}"}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@click.command(help=__doc__)
+@click.option("--against-experimaestro", is_flag=True, help="Also measure experimaestro 2.7.0 (own venv).")
+@click.option("--sizes", default="10,100,1000", show_default=True, help="Numbers of trivial jobs.")
+@click.option("--chain", "chain_size", default=100, show_default=True, help="Length of the dependent chain.")
+@click.option("--timeout", default=1800.0, show_default=True, help="Seconds allowed per scenario.")
+def main(against_experimaestro: bool, sizes: str, chain_size: int, timeout: float) -> None:
+    try:
+        counts = [int(size) for size in sizes.split(",")]
+    except ValueError:
+        raise click.BadParameter(f"expected numbers separated by commas, got {sizes!r}", param_hint="--sizes")
+    implementations = [("xpm", sys.executable, "xpm_core")]
+    if against_experimaestro:
+        try:
+            python = ensure_experimaestro_venv(ROOT / ".venv-experimaestro", lambda line: click.echo(line, err=True))
+        except VenvError as error:
+            raise click.ClickException(str(error))
+        implementations.append(("experimaestro 2.7.0", str(python), "experimaestro"))
+
+    scenarios = [(f"{n} trivial jobs", "jobs", n) for n in counts]
+    scenarios += [(f"re-run of {max(counts)} done jobs", "rerun", max(counts))]
+    scenarios += [(f"chain of {chain_size} jobs", "chain", chain_size)]
+    scenarios += [(f"floor: {n} imports, 2 at a time", "floor", n) for n in counts]
+
+    header = ("scenario", "implementation", "wall", "per job", "driver peak")
+    rows = [header]
+    for label, scenario, size in scenarios:
+        for name, python, package in implementations:
+            click.echo(f"running {label} on {name}...", err=True)
+            figures = measure(python, package, scenario, size, timeout)
+            if "error" in figures:
+                rows.append((label, name, "-", "-", figures["error"]))
+                continue
+            rows.append(
+                (
+                    label,
+                    name,
+                    f"{figures['wall']:.2f} s",
+                    f"{1000 * figures['wall'] / size:.1f} ms",
+                    f"{figures['peak_rss_mib']:.0f} MiB" if scenario != "floor" else "-",
+                )
+            )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    for row in rows:
+        click.echo("  ".join(value.ljust(width) for value, width in zip(row, widths)).rstrip())
+
+
+if __name__ == "__main__":
+    main()

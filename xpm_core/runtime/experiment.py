@@ -1,0 +1,452 @@
+"""``experiment(workdir, name)``: one run of an experimental plan, and everything it records on disk.
+
+Within the ``with`` block, ``task.submit()`` hands tasks to the experiment; at the end of the block
+it waits for its jobs. A run lives in ``experiments/<name>/<run-id>/`` (``status.json``,
+``jobs.jsonl``, ``objects.jsonl``, ``environment.json``, ``jobs/<task-id>/<hash>`` links), next to
+the ``current`` link; jobs live in ``jobs/<task-id>/<hash>/``, shared by every experiment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import json
+import logging
+import os
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from xpm_core.job_state import JobState
+from xpm_core.runtime.job import Job, JobContext, TransientMode, dependencies_of
+
+if TYPE_CHECKING:
+    from xpm_core.settings import WorkspaceSettings
+    from xpm_core.config.objects import ConfigMixin
+    from xpm_core.runtime.tokens import CounterToken
+    from xpm_core.config.submission import SubmitRequest
+    from xpm_core.launcher import Launcher
+    from xpm_core.runtime.scheduler import Scheduler
+
+logger = logging.getLogger("xpm.experiment")
+
+#: Default number of restarts of a resumable task that timed out.
+DEFAULT_MAX_RETRIES = 3
+#: Seconds given, at the end of a run, to the index and to monitors to take the last events
+#: (a hung monitor must not hold the driver long).
+RECORDS_FLUSH_SECONDS = 30.0
+HOOKS_FLUSH_SECONDS = 3.0
+
+
+class RunMode(str, enum.Enum):
+    """What submitting a task does."""
+
+    NORMAL = "normal"  # run the jobs
+    GENERATE_ONLY = "generate"  # write the job folders, run nothing
+    DRY_RUN = "dry-run"  # print what would run, write nothing
+    PREPARE = "prepare"  # run the preparation of Prepare configurations only
+
+    @classmethod
+    def parse(cls, value: str | RunMode) -> RunMode:
+        """Accept ``RunMode`` members, their values and their names, in any case (``DRY_RUN``)."""
+        if isinstance(value, RunMode):
+            return value
+        text = value.strip().lower().replace("_", "-")
+        for mode in cls:
+            if text in (mode.value, mode.name.lower().replace("_", "-")):
+                return mode
+        names = ", ".join(mode.name for mode in cls)
+        raise ValueError(f"unknown run mode {value!r}; expected one of: {names}")
+
+
+def _settings_defaults(workdir: Any) -> tuple[dict[str, str], int]:
+    """Job environment and max_retries from settings.yaml, if there is one (else nothing)."""
+    from xpm_core.user_config import config_dir
+
+    env: dict[str, str] = {}
+    if (config_dir() / "settings.yaml").exists():  # parsing YAML costs: only when there is a file
+        from xpm_core.settings import load_settings
+
+        env.update(load_settings().env)
+    env.update(getattr(workdir, "env", {}))
+    return env, getattr(workdir, "max_retries", DEFAULT_MAX_RETRIES)
+
+
+def _run_id(experiment_dir: Path) -> str:
+    """A fresh ``YYYYmmdd_HHMMSS[.N]`` under ``experiment_dir``."""
+    base = time.strftime("%Y%m%d_%H%M%S")
+    candidate, counter = base, 0
+    while (experiment_dir / candidate).exists():
+        counter += 1
+        candidate = f"{base}.{counter}"
+    return candidate
+
+
+def _write_json(path: Path, content: Any) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(json.dumps(content, indent=2, default=str))
+    os.replace(temporary, path)
+
+
+def _link(target: Path | str, link: Path) -> None:
+    temporary = link.with_name(f".{link.name}.{os.getpid()}.tmp")
+    with contextlib.suppress(FileNotFoundError):
+        temporary.unlink()
+    temporary.symlink_to(target)
+    os.replace(temporary, link)
+
+
+class experiment:  # noqa: N801 - experimaestro's name, used as a context manager
+    """A run of an experimental plan: ``with experiment(workdir, "name") as xp: task.submit()``."""
+
+    _current: ClassVar[list[experiment]] = []
+
+    def __init__(
+        self,
+        workdir: str | Path | WorkspaceSettings,
+        name: str,
+        *,
+        run_mode: RunMode | str | None = None,
+        launcher: Launcher | None = None,
+        max_retries: int | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        """
+        :param workdir: the workspace: a path, or a workspace of settings.yaml (its ``env`` and
+            ``max_retries`` then apply).
+        :param env: variables set for every job (after settings.yaml's global and workspace ones).
+        """
+        settings_env, settings_retries = _settings_defaults(workdir)
+        path = getattr(workdir, "path", workdir)  # WorkspaceSettings or a path
+        self.workspace = Path(path).expanduser().absolute()
+        self.name = name
+        self.run_mode = RunMode.parse(run_mode or RunMode.NORMAL)
+        self.launcher = launcher
+        self.max_retries = max_retries if max_retries is not None else settings_retries
+        self.env: dict[str, str] = {**settings_env, **(env or {})}
+        self.jobs: dict[str, Job] = {}
+        self.run_id = "dry-run" if self.run_mode is not RunMode.NORMAL else ""
+        self._scheduler: Scheduler | None = None
+        self._stack = contextlib.ExitStack()
+        self._stopped = threading.Event()
+        self._objects: Any = None
+        self._jobs_file: Any = None
+        self.started_at = time.time()
+
+    # ---- paths ---------------------------------------------------------------------------
+
+    @property
+    def experiment_dir(self) -> Path:
+        return self.workspace / "experiments" / self.name
+
+    @property
+    def run_dir(self) -> Path:
+        """This run's records: ``experiments/<name>/<run-id>``."""
+        return self.experiment_dir / self.run_id
+
+    @property
+    def workdir(self) -> Path:
+        """The run directory (experimaestro's name)."""
+        return self.run_dir
+
+    @property
+    def id(self) -> str:
+        return self.name
+
+    @property
+    def resultspath(self) -> Path:
+        """A folder for the plan's own results: ``<run dir>/results``."""
+        if self.run_mode is not RunMode.NORMAL:
+            raise RuntimeError(f"there is no results folder in {self.run_mode.name} mode")
+        path = self.run_dir / "results"
+        path.mkdir(exist_ok=True)
+        return path
+
+    @property
+    def jobspath(self) -> Path:
+        return self.run_dir / "jobs"
+
+    @classmethod
+    def current(cls) -> experiment:
+        """The innermost running experiment."""
+        if not cls._current:
+            raise RuntimeError("no experiment is running: use `with experiment(...)`")
+        return cls._current[-1]
+
+    def setenv(self, name: str, value: str) -> None:
+        """Set an environment variable for every job submitted afterwards."""
+        self.env[name] = str(value)
+
+    # ---- entering and leaving ------------------------------------------------------------
+
+    def __enter__(self) -> experiment:
+        from xpm_core.config.submission import set_current_experiment
+
+        if self.run_mode is RunMode.NORMAL:
+            self._open_run()
+        set_current_experiment(self)
+        self._stack.callback(set_current_experiment, None)
+        experiment._current.append(self)
+        self._stack.callback(experiment._current.remove, self)
+        return self
+
+    def _open_run(self) -> None:
+        from xpm_core.runtime.scheduler import Scheduler
+        from xpm_core.serialization.experiment_info import ObjectsWriter
+
+        self.experiment_dir.mkdir(parents=True, exist_ok=True)
+        (self.workspace / ".__experimaestro__").touch()  # the workspace marker both tools look for
+        self._stack.enter_context(self._experiment_lock())
+        self.run_id = _run_id(self.experiment_dir)
+        self.run_dir.mkdir()
+        _link(self.run_id, self.experiment_dir / "current")
+        from xpm_core.runtime.environment import environment_record
+
+        _write_json(self.run_dir / "environment.json", environment_record(self))
+        self._write_status("running")
+        self._jobs_file = self._stack.enter_context(open(self.run_dir / "jobs.jsonl", "a"))
+        self._objects = self._stack.enter_context(ObjectsWriter(self.run_dir / "objects.jsonl"))
+        self._scheduler = Scheduler.instance()
+        self._post_record("record_run_started", self.name, self.run_id, socket.gethostname(), self.started_at)
+        self._post_hook("experiment_started", self)
+        logger.info("experiment %s: run %s in %s", self.name, self.run_id, self.run_dir)
+
+    @contextlib.contextmanager
+    def _experiment_lock(self):
+        from xpm_core.builtin.local_connector import LocalConnector
+
+        lock_path = self.experiment_dir / "lock"
+        holder = self.experiment_dir / "lock.holder"
+        connector = LocalConnector()
+        try:
+            lock = connector.lock(lock_path, timeout=0)
+            lock.__enter__()
+        except TimeoutError:
+            who = holder.read_text().strip() if holder.exists() else "another process"
+            logger.warning("experiment %s is running elsewhere (%s): waiting for it to end", self.name, who)
+            print(f"xpm: experiment {self.name} is already running ({who}); waiting for it to end", file=sys.stderr)
+            lock = connector.lock(lock_path)
+            lock.__enter__()
+        try:
+            holder.write_text(f"host {socket.gethostname()}, pid {os.getpid()}\n")
+            yield
+        finally:
+            lock.__exit__(None, None, None)
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        status = "failed" if exc_type is not None else "done"
+        try:
+            if self.run_mode is RunMode.NORMAL:
+                if exc_type is None:
+                    try:
+                        self.wait()
+                    except KeyboardInterrupt:
+                        status = "detached"
+                        self._say_left_running()
+                        raise
+                    status = "failed" if self.failed_jobs() else "done"
+                elif issubclass(exc_type, KeyboardInterrupt):
+                    status = "detached"
+                    self._say_left_running()
+                self._finish(status)
+        finally:
+            self._stack.close()
+
+    def _finish(self, status: str) -> None:
+        self._remove_transient_folders()
+        self._write_status(status, ended_at=time.time())
+        self._post_record("record_run_finished", self.name, self.run_id, status, time.time())
+        self._post_hook("experiment_finished", self, status != "done")
+        self._summary()
+        assert self._scheduler is not None
+        for notifier, seconds in (
+            (self._scheduler.records, RECORDS_FLUSH_SECONDS),
+            (self._scheduler.hooks, HOOKS_FLUSH_SECONDS),
+        ):
+            if not notifier.flush(seconds):
+                logger.warning("%s did not take every event within %.0f s", notifier.name, seconds)
+
+    def _remove_transient_folders(self) -> None:
+        import shutil
+
+        for job in self.jobs.values():
+            if job.transient is TransientMode.REMOVE and job.finished:
+                shutil.rmtree(job.path, ignore_errors=True)
+                (self.jobspath / job.task_id / job.identifier).unlink(missing_ok=True)
+
+    # ---- submitting ----------------------------------------------------------------------
+
+    def submit(self, task: ConfigMixin, request: SubmitRequest) -> Job:
+        """Called by ``task.submit()``: seal the task for its job folder and schedule it."""
+        from xpm_core.config.tags import tags
+
+        if self._stopped.is_set():
+            raise RuntimeError(f"experiment {self.name} was stopped: no more tasks can be submitted")
+        launcher = request.launcher or self.launcher or _default_launcher()
+        max_retries = request.max_retries if request.max_retries is not None else self.max_retries
+        transient = TransientMode.of(request.transient)
+        job = Job(task, workspace=self.workspace, launcher=launcher, max_retries=max_retries, transient=transient)
+        task.__xpm__.seal(JobContext(job))
+        job.dependencies = dependencies_of(task)
+        job.tags = dict(tags(task))
+        job.environment = {**self.env, **launcher.environ}
+
+        if self.run_mode is RunMode.DRY_RUN:
+            self._print_dry_run(job)
+            return job
+        if self.run_mode is RunMode.GENERATE_ONLY:
+            from xpm_core.runtime.job_folder import write_job_folder
+
+            write_job_folder(job)
+            return job
+        if self.run_mode is RunMode.PREPARE:
+            from xpm_core.runtime.prepare import prepares_of, run_prepare
+
+            for config in prepares_of(task):
+                run_prepare(config)
+            return job
+
+        assert self._scheduler is not None
+        job = self._scheduler.submit(job)
+        if self not in job.experiments:
+            job.experiments.append(self)
+        self.jobs[job.identifier] = job
+        self._record_submission(job, task)
+        return job
+
+    def _record_submission(self, job: Job, task: ConfigMixin) -> None:
+        link = self.jobspath / job.task_id / job.identifier
+        link.parent.mkdir(parents=True, exist_ok=True)
+        _link(job.path, link)
+        entry = {
+            "job_id": job.identifier,
+            "task_id": job.task_id,
+            "tags": job.tags,
+            "timestamp": time.time(),
+            "depends_on": sorted(dep.identifier for dep in job.dependencies),
+        }
+        self._jobs_file.write(json.dumps(entry, default=str) + "\n")
+        self._jobs_file.flush()
+        try:
+            self._objects.write(task)
+        except Exception as exc:  # analysis convenience only: never fail the run for it
+            logger.warning("could not record %s in objects.jsonl: %s", job, exc)
+        from xpm_core.runtime.records import submission
+
+        self._post_record("record_job_submitted", self.name, self.run_id, submission(job))
+
+    def _print_dry_run(self, job: Job) -> None:
+        from xpm_core.workspace.disk import read_job
+
+        state = read_job(job.path, job.task_id, job.identifier).state
+        dependencies = ", ".join(f"{d.task_id}/{d.identifier[:12]}" for d in job.dependencies) or "none"
+        print(
+            f"[{state.value}] {job.task_id}/{job.identifier} "
+            f"launcher={job.launcher.name} dependencies={dependencies}"
+        )
+
+    # ---- waiting -------------------------------------------------------------------------
+
+    def _awaited_jobs(self) -> list[Job]:
+        """This run's jobs that must end: the non-transient ones (their dependencies end first)."""
+        return [job for job in self.jobs.values() if job.transient is TransientMode.NONE]
+
+    def wait(self) -> None:
+        """Block until every job submitted so far has ended (transient jobs: if they were needed)."""
+        for job in self._awaited_jobs():
+            while not job.wait_finished(0.5):
+                if self._stopped.is_set():
+                    raise KeyboardInterrupt(f"experiment {self.name} was stopped")
+
+    def stop(self) -> None:
+        """Stop submitting and waiting; running jobs are left running."""
+        self._stopped.set()
+
+    def token(self, name: str, count: int) -> CounterToken:
+        """A counter token of ``count`` units shared by every driver of this workspace."""
+        from xpm_core.runtime.tokens import CounterToken
+
+        return CounterToken(name, self.workspace / ".xpm" / "tokens" / name, count)
+
+    def save(self, obj: Any, name: str = "default") -> Path:
+        """Save configurations (in any structure) under this run; ``xp.load`` reads them back."""
+        from xpm_core.serialization.files import save
+
+        if self.run_mode is not RunMode.NORMAL:
+            raise RuntimeError(f"nothing is saved in {self.run_mode.name} mode")
+        directory = self.run_dir / "data" / name
+        directory.mkdir(parents=True, exist_ok=True)
+        save(obj, directory)
+        return directory
+
+    def load(self, experiment_id: str, name: str = "default", run_id: str | None = None) -> Any:
+        """What ``xp.save(obj, name)`` stored in a run of ``experiment_id`` (default: its latest)."""
+        from xpm_core.serialization.files import load
+
+        experiment_dir = self.workspace / "experiments" / experiment_id
+        if run_id is None:
+            runs = [p for p in experiment_dir.glob("*/data/" + name) if p.is_dir()]
+            if not runs:
+                raise FileNotFoundError(f"no run of experiment {experiment_id!r} saved {name!r} in {experiment_dir}")
+            directory = max(runs, key=lambda p: p.stat().st_mtime)
+        else:
+            directory = experiment_dir / run_id / "data" / name
+        return load(directory)
+
+    def failed_jobs(self) -> list[Job]:
+        """Jobs of this run that ended in error."""
+        return [job for job in self.jobs.values() if job.state is JobState.ERROR]
+
+    def _say_left_running(self) -> None:
+        running = [job for job in self.jobs.values() if not job.finished]
+        print(
+            f"xpm: interrupted; {len(running)} job(s) left running. Run the experiment again to "
+            "follow them: finished jobs are not run again.",
+            file=sys.stderr,
+        )
+
+    def _summary(self) -> None:
+        counts: dict[str, int] = {}
+        for job in self.jobs.values():
+            counts[job.state.value] = counts.get(job.state.value, 0) + 1
+        logger.info("experiment %s: %s", self.name, ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+        for job in self.failed_jobs():
+            logger.error("failed (%s): %s/%s, see %s", job.failure_reason, job.task_id, job.identifier, job.stderr)
+
+    # ---- records -------------------------------------------------------------------------
+
+    def _write_status(self, status: str, **extra: Any) -> None:
+        _write_json(
+            self.run_dir / "status.json",
+            {
+                "version": 1,
+                "experiment_id": self.name,
+                "run_id": self.run_id,
+                "status": status,
+                "hostname": socket.gethostname(),
+                "started_at": self.started_at,
+                "job_states": {job.identifier: job.state.value for job in self.jobs.values()},
+                **extra,
+            },
+        )
+
+    def _post_record(self, method: str, *args: Any, **kwargs: Any) -> None:
+        from xpm_core.runtime.records import record
+
+        assert self._scheduler is not None
+        self._scheduler.records.post(record, self.workspace, method, *args, **kwargs)
+
+    def _post_hook(self, method: str, *args: Any) -> None:
+        from xpm_core.plugins import get_registry
+
+        assert self._scheduler is not None
+        self._scheduler.hooks.post(getattr(get_registry(), method), *args)
+
+
+def _default_launcher() -> Launcher:
+    from xpm_core.plugins import get_registry
+
+    return get_registry().launchers()["direct"].create()

@@ -1,0 +1,157 @@
+"""A job: one submitted task, its folder ``jobs/<task-id>/<hash>/``, its state and its dependencies."""
+
+from __future__ import annotations
+
+import enum
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping
+
+from xpm_core.config.generators import GenerationContext
+from xpm_core.job_state import JobState
+
+if TYPE_CHECKING:
+    from xpm_core.config.objects import ConfigMixin
+    from xpm_core.config.partial import Partial
+    from xpm_core.launcher import Launcher, ProcessRef
+    from xpm_core.runtime.experiment import experiment
+
+
+class TransientMode(enum.IntEnum):
+    """Whether a job runs only when another needs it (``submit(transient=...)``)."""
+
+    NONE = 0  # always runs
+    TRANSIENT = 1  # runs only if a non-transient job depends on it
+    REMOVE = 2  # like TRANSIENT, and its folder is deleted when the experiment ends
+
+    @classmethod
+    def of(cls, value: TransientMode | bool | None) -> TransientMode:
+        if value is None or value is False:
+            return cls.NONE
+        if value is True:
+            return cls.TRANSIENT
+        return cls(value)
+
+
+class JobContext(GenerationContext):
+    """Where a job's generated paths go: its folder, and ``partials/`` of the workspace."""
+
+    def __init__(self, job: Job) -> None:
+        super().__init__(job.path)
+        self.job = job
+
+    def partial_path(self, partial: Partial, config: ConfigMixin) -> Path:
+        identifier = config.__xpm__.get_partial_identifier(partial)
+        return (
+            self.job.workspace
+            / "partials"
+            / config.__xpmtype__.identifier
+            / (partial.name or "")
+            / identifier.all.hex()
+        )
+
+
+class Job:
+    """A task handed to the scheduler; also what ``task.submit()`` records as the task's job."""
+
+    def __init__(
+        self,
+        task: ConfigMixin,
+        *,
+        workspace: Path,
+        launcher: Launcher,
+        max_retries: int,
+        transient: TransientMode = TransientMode.NONE,
+    ) -> None:
+        self.config = task
+        self.workspace = workspace
+        self.launcher = launcher
+        self.max_retries = max_retries
+        self.transient = transient
+        # Computed before sealing: generated paths depend on the job folder, not the reverse.
+        self.identifier = task.__identifier__().all.hex()
+        self.task_id = task.__xpmtype__.identifier
+        self.name = self.task_id.rsplit(".", 1)[-1]
+        self.path = workspace / "jobs" / self.task_id / self.identifier
+
+        self.state = JobState.UNSCHEDULED
+        self.failure_reason: str | None = None
+        self.exit_code: int | None = None
+        self.retry_count = 0
+        self.submitted_time = time.time()
+        self.started_time: float | None = None
+        self.ended_time: float | None = None
+        self.process: ProcessRef | None = None
+        self.dependencies: set[Job] = set()
+        self.experiments: list[experiment] = []
+        self.tags: Mapping[str, Any] = {}
+        #: Variables set for the job process (workspace and experiment ``setenv``).
+        self.environment: dict[str, str] = {}
+        self._finished = threading.Event()
+
+    def __repr__(self) -> str:
+        return f"Job({self.task_id}/{self.identifier}, {self.state})"
+
+    # ---- files ---------------------------------------------------------------------------
+
+    def file(self, suffix: str) -> Path:
+        """``NAME.<suffix>`` in the job folder (``done``, ``failed``, ``pid``, ``out`` ...)."""
+        return self.path / f"{self.name}.{suffix}"
+
+    @property
+    def jobpath(self) -> Path:
+        """The job folder (experimaestro's name)."""
+        return self.path
+
+    @property
+    def stdout(self) -> Path:
+        return self.file("out")
+
+    @property
+    def stderr(self) -> Path:
+        return self.file("err")
+
+    @property
+    def resumable(self) -> bool:
+        from xpm_core.config.objects import ResumableTask
+
+        return isinstance(self.config, ResumableTask)
+
+    # ---- state ---------------------------------------------------------------------------
+
+    @property
+    def finished(self) -> bool:
+        return self._finished.is_set()
+
+    def mark_finished(self) -> None:
+        self._finished.set()
+
+    def reset_finished(self) -> None:
+        self._finished.clear()
+
+    def wait_finished(self, timeout: float | None = None) -> bool:
+        """Block until the job has ended or ``timeout`` seconds passed; whether it has ended."""
+        return self._finished.wait(timeout)
+
+    def wait(self) -> JobState:
+        """Block until the job has ended (done or error); returns its state."""
+        self._finished.wait()
+        return self.state
+
+
+def dependencies_of(task: ConfigMixin) -> set[Job]:
+    """Jobs whose outputs ``task`` uses: submitted tasks (or their outputs) found in its parameters."""
+    from xpm_core.config.walk import postorder
+
+    found: set[Job] = set()
+    for config, _ in postorder(task, recurse_task=True):
+        job = config.__xpm__.job
+        if isinstance(job, Job) and config is not task:
+            found.add(job)
+    for extra in task.__xpm__.dependencies:
+        job = getattr(getattr(extra, "__xpm__", None), "job", None)
+        if isinstance(job, Job):
+            found.add(job)
+    return found
+
