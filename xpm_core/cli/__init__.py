@@ -76,8 +76,14 @@ def make_cli(pm: XpmPluginManager | None = None) -> click.Group:
         context_settings={"help_option_names": ["-h", "--help"]},
     )
     @click.version_option(__version__, prog_name="xpm")
+    @click.option(
+        "--debug",
+        is_flag=True,
+        envvar="XPM_DEBUG",
+        help="Log debug messages and show the traceback of unexpected errors (or XPM_DEBUG=1).",
+    )
     @click.pass_context
-    def cli(ctx: click.Context) -> None:
+    def cli(ctx: click.Context, debug: bool) -> None:
         """xpm: declare experiments in Python, run each distinct task once, and find every result.
 
         Plugins add commands and components: 'xpm plugins' lists what is installed.
@@ -85,6 +91,10 @@ def make_cli(pm: XpmPluginManager | None = None) -> click.Group:
         XPM_DISABLE_PLUGINS (comma-separated plugins to skip).
         """
         ctx.obj = registry
+        if debug:
+            import logging
+
+            logging.basicConfig(level=logging.DEBUG)
 
     return cli
 
@@ -102,7 +112,29 @@ def _show_warning(message: Any, category: type[Warning], *args: Any, **kwargs: A
 _python_show_warning = warnings.showwarning
 
 
-def main() -> None:
-    """Entry point of the ``xpm`` console script."""
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``xpm`` console script: errors are one line, tracebacks need --debug."""
+    import os
+    import sys
+
     warnings.showwarning = _show_warning
-    make_cli()(prog_name="xpm")
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args or os.environ.get("XPM_DEBUG", "") not in ("", "0")
+    try:
+        code = make_cli().main(args, prog_name="xpm", standalone_mode=False)
+    except click.ClickException as error:
+        error.show()
+        code = error.exit_code
+    except click.Abort:
+        click.echo("Aborted.", err=True)
+        code = 1
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        code = 130
+    except Exception as error:  # a user must not face a traceback without asking for it
+        if debug:
+            raise
+        click.echo(f"xpm: error: {type(error).__name__}: {error}", err=True)
+        click.echo("(run with --debug to see where it happened)", err=True)
+        code = 1
+    sys.exit(code if isinstance(code, int) else 0)
