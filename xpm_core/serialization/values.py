@@ -48,7 +48,7 @@ def serializer_for_tag(tag: str) -> ValueSerializer | None:
     serializer = _by_tag.get(tag)
     if serializer is not None:
         return serializer
-    from xpm_core.builtin.serializers import BUILTIN_TAGS  # noqa: PLC0415
+    from xpm_core.builtin.value_serializers import BUILTIN_TAGS  # noqa: PLC0415
 
     builtin = BUILTIN_TAGS.get(tag)
     if builtin is not None:
