@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from xpm_core.lazy_exports import lazy_getattr
 
 __version__ = "0.1.0"
 
@@ -143,13 +144,7 @@ if TYPE_CHECKING:  # pragma: no cover - static analysers see real imports
     from xpm_core.value_serializer import ValueSerializer
 
 
-def __getattr__(name: str) -> Any:
-    module_name = _LAZY_EXPORTS.get(name)
-    if module_name is None:
-        raise AttributeError(f"module 'xpm_core' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module_name), name)
-    globals()[name] = value  # later lookups skip __getattr__
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY_EXPORTS)
 
 
 def __dir__() -> list[str]:

@@ -6,8 +6,9 @@ pytest a run-time dependency (it is the ``testing`` extra).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from xpm_core.lazy_exports import lazy_getattr
 
 _LAZY_EXPORTS = {
     "PluginPackageContract": "xpm_core.testing.contracts",
@@ -25,8 +26,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from xpm_core.testing.distributions import write_distribution
 
 
-def __getattr__(name: str) -> Any:
-    module_name = _LAZY_EXPORTS.get(name)
-    if module_name is None:
-        raise AttributeError(f"module 'xpm_core.testing' has no attribute {name!r}")
-    return getattr(importlib.import_module(module_name), name)
+__getattr__ = lazy_getattr(__name__, _LAZY_EXPORTS)
