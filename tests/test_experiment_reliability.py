@@ -96,6 +96,8 @@ def test_ctrl_c_in_the_driver_leaves_jobs_running(tmp_path):
     driver.send_signal(signal.SIGINT)
     stdout, stderr = driver.communicate(timeout=60)
     assert "1 job(s) left running" in stderr
+    run_dir = workspace / "experiments" / "wait" / os.readlink(workspace / "experiments" / "wait" / "current")
+    assert json.loads((run_dir / "status.json").read_text())["status"] == "detached"
     [job_dir] = (workspace / "jobs" / "tasks.wait").iterdir()
     pid = int(json.loads((job_dir / "wait.pid").read_text())["pid"])
     os.kill(pid, 0)  # still alive

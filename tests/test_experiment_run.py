@@ -52,6 +52,21 @@ def test_grid_runs_every_job_once_and_records_it(tmp_path):
     assert (run_dir / "jobs" / "tasks.train" / train_dirs[0].name).resolve() == train_dirs[0]
 
 
+def test_the_index_follows_the_run(tmp_path):
+    from xpm_core.workspace.index import WorkspaceIndex
+
+    plan, workspace = write_plan(tmp_path, GRID), tmp_path / "ws"
+    result = run_driver(plan, workspace, "grid")
+    assert "unknown job" not in result.stderr
+    jobs = WorkspaceIndex(workspace).jobs(experiment_id="grid")
+    assert len(jobs) == 8 and {job.state.value for job in jobs} == {"done"}
+    trains = [job for job in jobs if job.task_id == "tasks.train"]
+    assert sorted((job.tags["hidden_size"], job.tags["learning_rate"]) for job in trains) == [
+        (128, 0.01), (128, 0.1), (256, 0.01), (256, 0.1)
+    ]
+    assert all(job.started_time and job.ended_time for job in jobs)
+
+
 def test_rerun_runs_nothing_again(tmp_path):
     plan, workspace = write_plan(tmp_path, GRID), tmp_path / "ws"
     run_driver(plan, workspace, "grid")

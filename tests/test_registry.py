@@ -43,7 +43,7 @@ def test_components_of_every_kind(kitchen_site):
     assert mine("connector") == ["kitchen", "local"]
     assert mine("launcher") == ["direct", "kitchen"]
     assert "fraction" in mine("serializer")
-    assert mine("monitor") == ["kitchen"]
+    assert "kitchen" in mine("monitor")
     assert {"kitchen", "plugins"} <= set(mine("command"))
     assert registry.launchers().provider("kitchen") == "xpm-kitchen-sink (kitchen)"
     assert registry.provided_by("kitchen") == {

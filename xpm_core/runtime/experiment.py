@@ -216,44 +216,43 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
 
     @contextlib.contextmanager
     def _experiment_lock(self):
+        """One live run per experiment: a second driver waits, saying who holds the lock."""
         from xpm_core.builtin.local_connector import LocalConnector
 
         lock_path = self.experiment_dir / "lock"
         holder = self.experiment_dir / "lock.holder"
         connector = LocalConnector()
+        held = contextlib.ExitStack()
         try:
-            lock = connector.lock(lock_path, timeout=0)
-            lock.__enter__()
+            held.enter_context(connector.lock(lock_path, timeout=0))
         except TimeoutError:
             who = holder.read_text().strip() if holder.exists() else "another process"
-            logger.warning("experiment %s is running elsewhere (%s): waiting for it to end", self.name, who)
             print(f"xpm: experiment {self.name} is already running ({who}); waiting for it to end", file=sys.stderr)
-            lock = connector.lock(lock_path)
-            lock.__enter__()
-        try:
+            held.enter_context(connector.lock(lock_path))
+        with held:
             holder.write_text(f"host {socket.gethostname()}, pid {os.getpid()}\n")
             yield
-        finally:
-            lock.__exit__(None, None, None)
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        status = "failed" if exc_type is not None else "done"
+        interrupted: KeyboardInterrupt | None = None
         try:
             if self.run_mode is RunMode.NORMAL:
+                status = "failed"
                 if exc_type is None:
                     try:
                         self.wait()
-                    except KeyboardInterrupt:
-                        status = "detached"
-                        self._say_left_running()
-                        raise
-                    status = "failed" if self.failed_jobs() else "done"
+                        status = "failed" if self.failed_jobs() else "done"
+                    except KeyboardInterrupt as error:
+                        interrupted, status = error, "detached"
                 elif issubclass(exc_type, KeyboardInterrupt):
                     status = "detached"
+                if status == "detached":
                     self._say_left_running()
                 self._finish(status)
         finally:
             self._stack.close()
+        if interrupted is not None:
+            raise interrupted
 
     def _finish(self, status: str) -> None:
         self._remove_transient_folders()
@@ -309,7 +308,11 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
                 run_prepare(config)
             return job
 
+        from xpm_core.runtime.records import submission
+
         assert self._scheduler is not None
+        # Recorded before scheduling, so the index knows the job when its first state arrives.
+        self._post_record("record_job_submitted", self.name, self.run_id, submission(job))
         job = self._scheduler.submit(job)
         if self not in job.experiments:
             job.experiments.append(self)
@@ -334,9 +337,6 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
             self._objects.write(task)
         except Exception as exc:  # analysis convenience only: never fail the run for it
             logger.warning("could not record %s in objects.jsonl: %s", job, exc)
-        from xpm_core.runtime.records import submission
-
-        self._post_record("record_job_submitted", self.name, self.run_id, submission(job))
 
     def _print_dry_run(self, job: Job) -> None:
         from xpm_core.workspace.disk import read_job
