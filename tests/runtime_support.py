@@ -81,6 +81,11 @@ class UseData(Task):
         log(f"use {self.index}")
 
 
+class Env(Task):
+    def execute(self):
+        log(f"env {os.environ.get('XPM_FROM_SETTINGS')} {os.environ.get('XPM_FROM_WORKSPACE')}")
+
+
 class Step(Task):
     index: Param[int]
     sleep: Meta[float] = field(default=0.0)

@@ -119,3 +119,57 @@ def test_broken_and_hanging_monitors_do_not_disturb_the_run(tmp_path, plugin_sit
     assert len([line for line in executions(workspace) if line.startswith("end")]) == 3
     assert time.monotonic() - started < 60  # not held by the hanging monitor
     assert "hooks did not take every event" in result.stderr
+
+
+SETTINGS = """
+env:
+  XPM_FROM_SETTINGS: global
+launchers:
+  direct:
+    max_running: 1
+workspaces:
+  - id: main
+    path: {workspace}
+    env:
+      XPM_FROM_WORKSPACE: main
+"""
+
+
+def test_settings_give_job_environment_and_the_direct_launcher_cap(tmp_path):
+    workspace = tmp_path / "ws"
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "settings.yaml").write_text(SETTINGS.format(workspace=workspace))
+    plan = tmp_path / "settings_plan.py"
+    write_plan(tmp_path, "")  # tasks.py
+    plan.write_text(
+        "import os, sys\n"
+        "from xpm_core import experiment\n"
+        "from xpm_core.settings import load_settings\n"
+        "from tasks import Env, Step\n"
+        "if __name__ == '__main__':\n"
+        "    with experiment(load_settings().workspace('main'), 'settings') as xp:\n"
+        "        Env.C().submit()\n"
+        "        for index in range(3):\n"
+        "            Step.C(index=index, sleep=0.2).submit()\n"
+        "    print('FAILED', len(xp.failed_jobs()))\n"
+    )
+    import subprocess
+    import sys
+
+    env = {**driver_env(workspace), "XPM_CONFIG_DIR": str(config)}
+    result = subprocess.run([sys.executable, str(plan)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert "FAILED 0" in result.stdout, result.stderr
+    assert "env global main" in executions(workspace)
+    assert peak_concurrency([line for line in executions(workspace) if "step" in line]) == 1
+
+
+def test_a_bad_launcher_option_in_settings_is_reported(tmp_path, monkeypatch):
+    import pytest
+
+    from xpm_core.launcher_settings import LauncherSettingsError, configured_launcher
+
+    (tmp_path / "settings.yaml").write_text("launchers:\n  direct:\n    max_runing: 2\n")
+    monkeypatch.setenv("XPM_CONFIG_DIR", str(tmp_path))
+    with pytest.raises(LauncherSettingsError, match=r"launchers.direct: unknown option\(s\) max_runing; valid options: max_running"):
+        configured_launcher("direct")

@@ -62,6 +62,8 @@ class Settings:
 
     workspaces: list[WorkspaceSettings] = attrs.field(factory=list)
     env: dict[str, str] = attrs.field(factory=dict)  # given to the jobs of every workspace
+    #: Options of each launcher type (``direct: {max_running: 4}``), checked when one is built.
+    launchers: dict[str, dict[str, Any]] = attrs.field(factory=dict)
     source: Optional[Path] = attrs.field(default=None, metadata={"in_file": False})
 
     def workspace(self, workspace_id: str) -> WorkspaceSettings:
@@ -254,6 +256,20 @@ def _environment(value: Any, _: type) -> dict[str, str]:
     return env
 
 
+def _launcher_options(value: Any, _: type) -> dict[str, dict[str, Any]]:
+    """``launchers:``: launcher names to their options (each launcher checks its own)."""
+    if not isinstance(value, dict):
+        raise _WrongType(f"expected a mapping of launcher names to options, found {_kind(value)}")
+    problems = [
+        f"{name}: expected a mapping of options, found {_kind(options)}"
+        for name, options in value.items()
+        if not isinstance(options, dict)
+    ]
+    if problems:
+        raise _WrongType("; ".join(problems))
+    return {str(name): dict(options) for name, options in value.items()}
+
+
 def _retries(value: Any, _: type) -> int:
     retries = _integer(value, int)
     if retries < 0:
@@ -300,6 +316,7 @@ def _converter() -> cattrs.Converter:
         return result
 
     converter.register_structure_hook_func(lambda cls: cls == list[WorkspaceSettings], workspaces)
+    converter.register_structure_hook_func(lambda cls: cls == dict[str, dict[str, Any]], _launcher_options)
     converter.register_structure_hook(
         Settings,
         _mapping(make_dict_structure_fn(Settings, converter, source=override(omit=True)), "settings"),

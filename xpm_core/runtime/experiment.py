@@ -284,7 +284,9 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
 
         if self._stopped.is_set():
             raise RuntimeError(f"experiment {self.name} was stopped: no more tasks can be submitted")
-        launcher = request.launcher or self.launcher or _default_launcher()
+        if self.launcher is None and request.launcher is None:
+            self.launcher = _default_launcher()  # built once: settings.yaml is read once
+        launcher = request.launcher or self.launcher
         max_retries = request.max_retries if request.max_retries is not None else self.max_retries
         transient = TransientMode.of(request.transient)
         job = Job(task, workspace=self.workspace, launcher=launcher, max_retries=max_retries, transient=transient)
@@ -447,6 +449,6 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
 
 
 def _default_launcher() -> Launcher:
-    from xpm_core.plugins import get_registry
+    from xpm_core.launcher_settings import configured_launcher
 
-    return get_registry().launchers()["direct"].create()
+    return configured_launcher("direct")

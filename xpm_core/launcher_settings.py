@@ -1,0 +1,47 @@
+"""Building a launcher from its options in settings.yaml (``launchers: {direct: {max_running: 4}}``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+if TYPE_CHECKING:
+    from xpm_core.launcher import Launcher
+
+
+class LauncherSettingsError(ValueError):
+    """The options of a launcher in settings.yaml do not fit its settings class."""
+
+
+def launcher_options(name: str, options: dict[str, Any], settings_class: type | None) -> dict[str, Any]:
+    """``options`` checked against the launcher's attrs settings class; the keyword arguments to build it."""
+    if settings_class is None:
+        if options:
+            raise LauncherSettingsError(f"launchers.{name}: this launcher takes no options, got {sorted(options)}")
+        return {}
+    fields = {field.name for field in attrs.fields(settings_class)}
+    unknown = sorted(set(options) - fields)
+    if unknown:
+        raise LauncherSettingsError(
+            f"launchers.{name}: unknown option(s) {', '.join(unknown)}; valid options: {', '.join(sorted(fields))}"
+        )
+    try:
+        checked = settings_class(**options)
+    except (TypeError, ValueError) as error:
+        raise LauncherSettingsError(f"launchers.{name}: {error}") from None
+    return {key: value for key, value in attrs.asdict(checked).items() if key in options}
+
+
+def configured_launcher(name: str = "direct") -> Launcher:
+    """The launcher ``name`` built with its options from settings.yaml (none: its defaults)."""
+    from xpm_core.plugins import get_registry
+    from xpm_core.user_config import config_dir
+
+    launcher_type = get_registry().launchers()[name]
+    options: dict[str, Any] = {}
+    if (config_dir() / "settings.yaml").exists():  # parsing YAML costs: only when there is a file
+        from xpm_core.settings import load_settings
+
+        options = load_settings().launchers.get(name, {})
+    return launcher_type.create(**launcher_options(name, options, launcher_type.load_settings()))
