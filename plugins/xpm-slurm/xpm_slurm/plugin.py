@@ -1,0 +1,27 @@
+"""xpm-slurm's entry module: declares the ``slurm`` launcher and the ``xpm slurm`` commands."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from xpm_core.components import CommandType, LauncherType
+from xpm_core.hookspecs import hookimpl
+
+
+@hookimpl
+def xpm_launchers() -> Iterator[LauncherType]:
+    yield LauncherType(
+        name="slurm",
+        factory="xpm_slurm.launcher:SlurmLauncher",
+        settings="xpm_slurm.settings:SlurmSettings",
+        summary="Submit jobs to Slurm with sbatch (job arrays, batched sacct polling)",
+    )
+
+
+@hookimpl
+def xpm_commands() -> Iterator[CommandType]:
+    yield CommandType(
+        name="slurm",
+        factory="xpm_slurm.cli:slurm_group",
+        summary="Inspect the Slurm cluster as the slurm launcher sees it (partitions, limits).",
+    )
