@@ -86,6 +86,28 @@ class Env(Task):
         log(f"env {os.environ.get('XPM_FROM_SETTINGS')} {os.environ.get('XPM_FROM_WORKSPACE')}")
 
 
+def fixed_remaining():
+    return 42.0
+
+
+class Remaining(ResumableTask):
+    def execute(self):
+        log(f"remaining {self.remaining_time()}")
+
+
+class KilledAtTimeLimit(ResumableTask):
+    """First attempt: killed by SIGTERM, as a batch system does at the time limit."""
+
+    def execute(self):
+        tries = Path("tries")
+        count = int(tries.read_text()) + 1 if tries.exists() else 1
+        tries.write_text(str(count))
+        log(f"attempt {count}")
+        if count == 1:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(10)
+
+
 class Step(Task):
     index: Param[int]
     sleep: Meta[float] = field(default=0.0)

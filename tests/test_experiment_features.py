@@ -173,3 +173,35 @@ def test_a_bad_launcher_option_in_settings_is_reported(tmp_path, monkeypatch):
     monkeypatch.setenv("XPM_CONFIG_DIR", str(tmp_path))
     with pytest.raises(LauncherSettingsError, match=r"launchers.direct: unknown option\(s\) max_runing; valid options: max_running"):
         configured_launcher("direct")
+
+
+def test_remaining_time_comes_from_the_launchers_provider(tmp_path):
+    plan = write_plan(tmp_path, """
+    xp.setenv("XPM_REMAINING_TIME", "tasks:fixed_remaining")
+    Remaining.C().submit()
+    """)
+    workspace = tmp_path / "ws"
+    assert "FAILED 0" in run_driver(plan, workspace, "remaining").stdout
+    assert executions(workspace) == ["remaining 42.0"]
+
+
+def test_a_job_the_launcher_ended_at_its_time_limit_resumes(tmp_path):
+    plan = write_plan(tmp_path, """
+    from xpm_core.launcher import ProcessState, ProcessStatus
+
+    class TimeLimitLauncher(DirectLauncher):
+        # Says what a batch system says of a job it stopped at its time limit.
+        async def poll(self, refs):
+            states = await super().poll(refs)
+            return {
+                key: ProcessState(state.status, state.exit_code, "timeout")
+                if state.status is ProcessStatus.FINISHED else state
+                for key, state in states.items()
+            }
+
+    KilledAtTimeLimit.C().submit(launcher=TimeLimitLauncher())
+    """)
+    workspace = tmp_path / "ws"
+    result = run_driver(plan, workspace, "timelimit")
+    assert "FAILED 0" in result.stdout, result.stderr
+    assert executions(workspace) == ["attempt 1", "attempt 2"]

@@ -23,6 +23,9 @@ from xpm_core.runtime.errors import GracefulTimeout, TaskCancelled
 
 logger = logging.getLogger("xpm.job")
 
+#: Environment variable naming (``module:function``) what ``ResumableTask.remaining_time()`` calls.
+REMAINING_TIME_ENV = "XPM_REMAINING_TIME"
+
 
 def _write_atomically(path: Path, text: str) -> None:
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -92,6 +95,11 @@ class JobRunner:
         config = from_task_dir(self.job_dir)
         objects: dict[int, Any] = {}
         task = config.instance(objects=objects)
+        provider = os.environ.get(REMAINING_TIME_ENV)
+        if provider:  # set by launchers that know the job's time limit (e.g. xpm-slurm)
+            import pkgutil
+
+            task.__xpm_remaining_time__ = pkgutil.resolve_name(provider)
         for init_task in config.__xpm__.init_tasks:
             init_task.instance(objects=objects).execute()
         logger.info("running %s", config.__xpmtype__.identifier)

@@ -340,6 +340,8 @@ class Scheduler:
         marker = read_final_marker(job.path, job.task_id)
         if marker is not None:
             state, reason = marker.state, marker.failure_reason
+            if reason == "cancelled" and process.failure == "timeout":
+                reason = "timeout"  # the batch system's SIGTERM at the time limit, not a user's
         elif process.failure is not None:
             state, reason = JobState.ERROR, process.failure
         elif process.exit_code == 0:
