@@ -32,6 +32,9 @@ if TYPE_CHECKING:
     from xpm_core.runtime.scheduler import Scheduler
 
 logger = logging.getLogger("xpm.experiment")
+#: The end-of-run summary (counts, failed jobs and their logs); a front end printing its own
+#: summary (``xpm run-experiment``) silences this logger.
+summary_logger = logging.getLogger("xpm.experiment.summary")
 
 #: Default number of restarts of a resumable task that timed out.
 DEFAULT_MAX_RETRIES = 3
@@ -295,6 +298,8 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
         job.tags = dict(tags(task))
         job.environment = {**self.env, **launcher.environ}
 
+        if self.run_mode is not RunMode.NORMAL:
+            self.jobs[job.identifier] = job  # listed, never scheduled
         if self.run_mode is RunMode.DRY_RUN:
             self._print_dry_run(job)
             return job
@@ -414,9 +419,11 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
         counts: dict[str, int] = {}
         for job in self.jobs.values():
             counts[job.state.value] = counts.get(job.state.value, 0) + 1
-        logger.info("experiment %s: %s", self.name, ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+        summary_logger.info("experiment %s: %s", self.name, ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
         for job in self.failed_jobs():
-            logger.error("failed (%s): %s/%s, see %s", job.failure_reason, job.task_id, job.identifier, job.stderr)
+            summary_logger.error(
+                "failed (%s): %s/%s, see %s", job.failure_reason, job.task_id, job.identifier, job.stderr
+            )
 
     # ---- records -------------------------------------------------------------------------
 
