@@ -115,8 +115,8 @@ def test_unknown_keys_are_named_with_their_location_and_the_valid_keys(config_di
     """)
     assert message.splitlines() == [
         f"{config_dir / 'settings.yaml'}: invalid settings",
-        "  workspaces[1].pathh: unknown key; valid keys are: id, path, env, triggers, max_retries",
-        "  serveur: unknown key; valid keys are: workspaces, env, launchers",
+        "  workspaces[1].pathh: unknown key (did you mean 'path'?)",
+        "  serveur: unknown key; valid keys: workspaces, env, launchers",
     ]
 
 
@@ -141,7 +141,7 @@ def test_wrong_types_name_the_expected_type(config_dir):
         "  workspaces[0].max_retries: expected an integer, found a string ('3')",
         "  workspaces[1]: expected a workspace (a mapping with keys id, path, env, triggers, max_retries), "
         "found a number (42)",
-        "  workspaces[2].id: missing; this key is required",
+        "  workspaces[2].id: missing: this key is required",
         "  env: expected a mapping of variable names to values, found a number (3)",
     ]
 

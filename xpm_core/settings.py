@@ -11,14 +11,16 @@ from typing import Any, Optional, Union
 import attrs
 import cattrs
 import yaml
-from cattrs.errors import (
-    ClassValidationError,
-    ForbiddenExtraKeysError,
-    IterableValidationError,
-    IterableValidationNote,
-)
+from cattrs.errors import ClassValidationError, IterableValidationError, IterableValidationNote
 from cattrs.gen import make_dict_structure_fn, override
 
+from xpm_core.structuring import (
+    WrongValue,
+    describe,
+    problems,
+    structure_integer,
+    structure_string,
+)
 from xpm_core.user_config import CONFIG_DIR_ENV, config_dir  # noqa: F401 - re-exported
 
 SETTINGS_FILE = "settings.yaml"
@@ -154,12 +156,12 @@ def parse_settings(text: str, source: Path) -> Settings:
     if not isinstance(data, dict):
         raise SettingsError(
             f"{source}: the settings must be a mapping (keys: {', '.join(_keys(Settings))}), "
-            f"found {_kind(data)}"
+            f"found {describe(data)}"
         )
     try:
         settings = _converter().structure(interpolate(data), Settings)
     except (ClassValidationError, IterableValidationError) as error:
-        problems = "\n".join(f"  {where}: {what}" for where, what in _problems(error, ""))
+        problems = "\n".join(f"  {where}: {what}" for where, what in _problems(error))
         raise SettingsError(f"{source}: invalid settings\n{problems}") from None
     _check_unique_ids(settings, source)
     base = source.parent.absolute()
@@ -191,89 +193,57 @@ def _check_unique_ids(settings: Settings, source: Path) -> None:
 # -- structuring with clear errors ------------------------------------------------------------
 
 
-class _WrongType(TypeError):
-    """A value of the wrong type; the message says what was expected and what was found."""
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "nothing (null)"
-    if isinstance(value, bool):
-        return f"a boolean ({value!r})"
-    if isinstance(value, (int, float)):
-        return f"a number ({value!r})"
-    if isinstance(value, str):
-        return f"a string ({value!r})"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return type(value).__name__
-
-
-def _string(value: Any, _: type) -> str:
-    if not isinstance(value, str):
-        raise _WrongType(f"expected a string, found {_kind(value)}")
-    return value
-
-
-def _integer(value: Any, _: type) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _WrongType(f"expected an integer, found {_kind(value)}")
-    return value
-
-
 def _path(value: Any, _: type) -> Path:
-    return Path(_string(value, str)).expanduser()
+    return Path(structure_string(value, str)).expanduser()
 
 
 def _string_list(value: Any, _: type) -> list[str]:
     if not isinstance(value, list):
-        raise _WrongType(f"expected a list of strings, found {_kind(value)}")
+        raise WrongValue(f"expected a list of strings, found {describe(value)}")
     problems = []
     for position, item in enumerate(value):
         if not isinstance(item, str):
-            problems.append(f"[{position}]: expected a string, found {_kind(item)}")
+            problems.append(f"[{position}]: expected a string, found {describe(item)}")
     if problems:
-        raise _WrongType("; ".join(problems))
+        raise WrongValue("; ".join(problems))
     return list(value)
 
 
 def _environment(value: Any, _: type) -> dict[str, str]:
     """An ``env`` map: names to strings; numbers become strings (``PORT: 8080`` -> "8080")."""
     if not isinstance(value, dict):
-        raise _WrongType(f"expected a mapping of variable names to values, found {_kind(value)}")
+        raise WrongValue(f"expected a mapping of variable names to values, found {describe(value)}")
     env, problems = {}, []
     for name, item in value.items():
         if isinstance(item, (int, float)) and not isinstance(item, bool):
             item = str(item)
         if not isinstance(name, str) or not isinstance(item, str):
-            problems.append(f"{name}: expected a string or a number, found {_kind(item)}")
+            problems.append(f"{name}: expected a string or a number, found {describe(item)}")
         else:
             env[name] = item
     if problems:
-        raise _WrongType("; ".join(problems))
+        raise WrongValue("; ".join(problems))
     return env
 
 
 def _launcher_options(value: Any, _: type) -> dict[str, dict[str, Any]]:
     """``launchers:``: launcher names to their options (each launcher checks its own)."""
     if not isinstance(value, dict):
-        raise _WrongType(f"expected a mapping of launcher names to options, found {_kind(value)}")
+        raise WrongValue(f"expected a mapping of launcher names to options, found {describe(value)}")
     problems = [
-        f"{name}: expected a mapping of options, found {_kind(options)}"
+        f"{name}: expected a mapping of options, found {describe(options)}"
         for name, options in value.items()
         if not isinstance(options, dict)
     ]
     if problems:
-        raise _WrongType("; ".join(problems))
+        raise WrongValue("; ".join(problems))
     return {str(name): dict(options) for name, options in value.items()}
 
 
 def _retries(value: Any, _: type) -> int:
-    retries = _integer(value, int)
+    retries = structure_integer(value, int)
     if retries < 0:
-        raise _WrongType(f"expected 0 or more, found {retries}")
+        raise WrongValue(f"expected 0 or more, found {retries}")
     return retries
 
 
@@ -282,7 +252,7 @@ def _mapping(structure: Any, what: str) -> Any:
 
     def hook(value: Any, cls: type) -> Any:
         if not isinstance(value, dict):
-            raise _WrongType(f"expected {what} (a mapping with keys {', '.join(_keys(cls))}), found {_kind(value)}")
+            raise WrongValue(f"expected {what} (a mapping with keys {', '.join(_keys(cls))}), found {describe(value)}")
         return structure(value, cls)
 
     return hook
@@ -290,8 +260,8 @@ def _mapping(structure: Any, what: str) -> Any:
 
 def _converter() -> cattrs.Converter:
     converter = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
-    converter.register_structure_hook(str, _string)
-    converter.register_structure_hook(int, _integer)
+    converter.register_structure_hook(str, structure_string)
+    converter.register_structure_hook(int, structure_integer)
     converter.register_structure_hook(Path, _path)
     converter.register_structure_hook_func(lambda cls: cls == list[str], _string_list)
     converter.register_structure_hook_func(lambda cls: cls == dict[str, str], _environment)
@@ -302,7 +272,7 @@ def _converter() -> cattrs.Converter:
 
     def workspaces(value: Any, _: type) -> list[WorkspaceSettings]:
         if not isinstance(value, list):
-            raise _WrongType(f"expected a list of workspaces, found {_kind(value)}")
+            raise WrongValue(f"expected a list of workspaces, found {describe(value)}")
         result, errors = [], []
         for position, item in enumerate(value):
             try:
@@ -328,31 +298,6 @@ def _keys(cls: type) -> list[str]:
     return [field.name for field in attrs.fields(cls) if field.metadata.get("in_file", True)]
 
 
-def _join(path: str, key: Any) -> str:
-    if isinstance(key, int):
-        return f"{path}[{key}]"
-    return f"{path}.{key}" if path else str(key)
-
-
-def _problems(error: BaseException, path: str) -> list[tuple[str, str]]:
+def _problems(error: BaseException) -> list[tuple[str, str]]:
     """(location, message) of every problem in a cattrs error, e.g. ("workspaces[1].pathh", ...)."""
-    if isinstance(error, (ClassValidationError, IterableValidationError)):
-        found = []
-        with_notes, without = error.group_exceptions()
-        for inner, note in with_notes:
-            key = getattr(note, "name", None)
-            if key is None:
-                key = getattr(note, "index", None)
-            found.extend(_problems(inner, _join(path, key)))
-        for inner in without:
-            found.extend(_problems(inner, path))
-        return found
-    if isinstance(error, ForbiddenExtraKeysError):
-        valid = ", ".join(_keys(error.cl))
-        return [(_join(path, key), f"unknown key; valid keys are: {valid}")
-                for key in sorted(error.extra_fields)]
-    if isinstance(error, KeyError):
-        return [(path or "settings", "missing; this key is required")]
-    if isinstance(error, (_WrongType, ValueError)):
-        return [(path or "settings", str(error))]
-    return [(path or "settings", f"{type(error).__name__}: {error}")]
+    return problems(error, valid_keys=_keys, root="settings")
