@@ -31,6 +31,7 @@ DISABLE_PLUGINS_ENV = "XPM_DISABLE_PLUGINS"
 BUILTIN_PLUGINS: tuple[str, ...] = (
     "xpm_core.builtin.commands",
     "xpm_core.builtin.local",
+    "xpm_core.builtin.monitors",
     "xpm_core.builtin.serializers",
 )
 

@@ -15,3 +15,48 @@ def xpm_commands() -> Iterator[CommandType]:
         factory="xpm_core.cli.plugins_command:plugins_command",
         summary="List installed plugins and what they provide.",
     )
+    yield CommandType(
+        name="run-experiment",
+        factory="xpm_core.cli.run_experiment:run_experiment_command",
+        summary="Run the experiment a YAML file describes (calls run(helper, cfg) of its plan).",
+    )
+    yield CommandType(
+        name="experiments",
+        factory="xpm_core.cli.experiments_command:experiments_group",
+        summary="List, synchronize, copy and monitor the experiments of a workspace.",
+    )
+    yield CommandType(
+        name="orphans",
+        factory="xpm_core.cli.orphans_command:orphans_command",
+        summary="List (and clean) job folders that no experiment run refers to.",
+    )
+    yield CommandType(
+        name="parameters-difference",
+        factory="xpm_core.cli.parameters_difference_command:parameters_difference_command",
+        summary="Show the parameters that differ between two jobs (params.json files or job folders).",
+    )
+    yield CommandType(
+        name="refactor",
+        factory="xpm_core.cli.refactor_command:refactor_group",
+        summary="Rewrite deprecated patterns in Python sources (bare default values).",
+    )
+    yield CommandType(
+        name="check-documentation",
+        factory="xpm_core.cli.check_documentation_command:check_documentation_command",
+        summary="Report the configurations and tasks of a package that a Sphinx objects.inv does not document.",
+    )
+    yield CommandType(
+        name="workspaces",
+        factory="xpm_core.cli.workspaces_command:workspaces_group",
+        summary="List the workspaces of settings.yaml.",
+    )
+    yield CommandType(
+        name="find-launchers",
+        factory="xpm_core.cli.find_launchers_command:find_launchers_command",
+        summary="Show the launcher that launchers.py chooses for a requirement spec.",
+    )
+    yield CommandType(
+        name="jobs",
+        factory="xpm_core.cli.jobs_command:jobs_group",
+        summary="List, kill and clean jobs (--filter EXPR); show a job's log or folder.",
+    )

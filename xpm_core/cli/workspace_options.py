@@ -15,11 +15,20 @@ def resolve_workspace(workdir: str | None, workspace_id: str | None, experiment_
     ``--workspace ID`` > ``--workdir PATH`` > the first workspace whose triggers match the
     experiment > the first configured workspace. Errors become one-line usage errors.
     """
-    from xpm_core.settings import SettingsError, UnknownWorkspaceError, load_settings
+    from xpm_core.settings import SettingsError, UnknownWorkspaceError, WorkspaceSettings, load_settings
 
     try:
-        return load_settings().find_workspace(workspace_id, workdir, experiment_id)
-    except (SettingsError, UnknownWorkspaceError) as error:
+        settings = load_settings()
+    except SettingsError as error:
+        if workdir is None or workspace_id is not None:
+            raise click.ClickException(str(error)) from None
+        # The workspace is given: a broken settings file must not lock the user out of it.
+        click.echo(f"xpm: warning: settings ignored: {error}", err=True)
+        path = Path(workdir).expanduser().absolute()
+        return WorkspaceSettings(id=str(path), path=path)
+    try:
+        return settings.find_workspace(workspace_id, workdir, experiment_id)
+    except UnknownWorkspaceError as error:
         raise click.UsageError(str(error)) from None
 
 

@@ -14,6 +14,7 @@ _LAZY_EXPORTS = {
     "PluginPackageContract": "xpm_core.testing.contracts",
     "ConnectorContract": "xpm_core.testing.connector_contract",
     "LauncherContract": "xpm_core.testing.launcher_contract",
+    "MonitorContract": "xpm_core.testing.monitor_contract",
     "write_distribution": "xpm_core.testing.distributions",
 }
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from xpm_core.testing.connector_contract import ConnectorContract
     from xpm_core.testing.contracts import PluginPackageContract
     from xpm_core.testing.launcher_contract import LauncherContract
+    from xpm_core.testing.monitor_contract import MonitorContract
     from xpm_core.testing.distributions import write_distribution
 
 

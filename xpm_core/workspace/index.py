@@ -18,16 +18,17 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 import json
 import logging
 import os
+import re
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, NamedTuple, Optional, Sequence, Union
 
 import attrs
-import sqlite_utils
 
 from xpm_core.job_state import JobState
 from xpm_core.workspace import disk
@@ -39,10 +40,13 @@ from xpm_core.workspace.records import (
     tags_json,
 )
 
+if TYPE_CHECKING:
+    import sqlite_utils
+
 logger = logging.getLogger(__name__)
 
 #: Bumped whenever the tables change; an index of another version is rebuilt from disk.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: jobs(submitted_time) index, for listings most recent first
 INDEX_DIR = ".xpm"
 INDEX_FILE = "index.db"
 DEFAULT_BUSY_TIMEOUT = 60.0  # seconds; drivers of a shared workspace wait for each other's writes
@@ -108,8 +112,9 @@ def _file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _tag_columns(value: Any) -> tuple[str, str, Optional[float]]:
-    """A tag as (JSON, string form, number): 0.01 -> ("0.01", "0.01", 0.01); "a" -> ('"a"', "a", None);
+def tag_columns(value: Any) -> tuple[str, str, Optional[float]]:
+    """A tag as the index stores it (``job_tags``: value, text, number): its JSON, its string form
+    and its number. 0.01 -> ("0.01", "0.01", 0.01); "a" -> ('"a"', "a", None);
     True -> ("true", "true", None)."""
     as_json = json.dumps(value, sort_keys=True)
     text = value if isinstance(value, str) else as_json
@@ -117,15 +122,49 @@ def _tag_columns(value: Any) -> tuple[str, str, Optional[float]]:
     return as_json, text, number
 
 
+
+@functools.lru_cache(maxsize=64)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _regexp(pattern: Optional[str], value: Any) -> bool:
+    """SQLite's ``value REGEXP pattern``: Python's ``re.search`` (false on NULL)."""
+    if pattern is None or value is None:
+        return False
+    return _compiled(pattern).search(str(value)) is not None
+
+
 def _tag_match_values(value: Any) -> tuple[str, Optional[float]]:
     """What a tag filter value matches: its string form, and its number (``"0.01"`` matches 0.01)."""
-    _, text, number = _tag_columns(value)
+    _, text, number = tag_columns(value)
     if number is None and isinstance(value, str):
         try:
             number = float(value)
         except ValueError:
             number = None
     return text, number
+
+
+class JobLine(NamedTuple):
+    """A job as a listing shows it (``WorkspaceIndex.job_lines``): cheap to build 100,000 times."""
+
+    task_id: str
+    job_id: str
+    state: JobState
+    path: Optional[str]  # the job folder, when asked for
+    tags_json: Optional[str]  # the tags as a JSON object, when asked for (None: no tags)
+
+    @property
+    def tags(self) -> dict[str, Any]:
+        return json.loads(self.tags_json) if self.tags_json else {}
+
+
+def _has_marker(job_dir: str, task_id: str) -> bool:
+    """Whether ``NAME.done`` or ``NAME.failed`` exists: string paths, no pathlib, as listing
+    100,000 jobs checks thousands of unfinished ones and most have neither."""
+    base = os.path.join(job_dir, disk.task_name(task_id))
+    return os.path.exists(base + ".done") or os.path.exists(base + ".failed")
 
 
 def _submitted(time: Optional[float]) -> float:
@@ -160,7 +199,9 @@ class WorkspaceIndex:
         self._busy_timeout = busy_timeout
         self._process_alive = process_alive
         self._lock = threading.RLock()
-        self._db: Optional[sqlite_utils.Database] = None
+        # A plain sqlite3 connection: sqlite-utils is imported only to create the schema, so
+        # that reading the index (every `xpm jobs` command) does not pay for importing it.
+        self._connection: Optional[sqlite3.Connection] = None
         #: Whether opening found the index missing, stale or corrupt and rebuilt it from disk.
         self.rebuilt_on_open = False
         self._open()
@@ -169,9 +210,9 @@ class WorkspaceIndex:
 
     def close(self) -> None:
         with self._lock:
-            if self._db is not None:
-                self._db.conn.close()
-                self._db = None
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
 
     def __enter__(self) -> WorkspaceIndex:
         return self
@@ -181,16 +222,26 @@ class WorkspaceIndex:
 
     @property
     def _conn(self) -> sqlite3.Connection:
-        if self._db is None:
+        if self._connection is None:
             raise RuntimeError(f"the workspace index {self.path} is closed")
-        return self._db.conn
+        return self._connection
 
-    def _connect(self) -> sqlite_utils.Database:
+    @property
+    def _db(self) -> sqlite_utils.Database:
+        """The connection seen through sqlite-utils (creating tables and indexes)."""
+        import sqlite_utils
+
+        return sqlite_utils.Database(self._conn, execute_plugins=False)
+
+    def _connect(self, path: Union[str, Path, None] = None) -> sqlite3.Connection:
         # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE), never implicit.
         conn = sqlite3.connect(
-            self.path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False
+            self.path if path is None else path, timeout=self._busy_timeout, isolation_level=None,
+            check_same_thread=False,
         )
-        return sqlite_utils.Database(conn, execute_plugins=False)
+        # Filters (`xpm jobs --filter 'tag ~ "re"'`) use REGEXP, which SQLite leaves undefined.
+        conn.create_function("regexp", 2, _regexp, deterministic=True)
+        return conn
 
     def _open(self) -> None:
         try:
@@ -203,10 +254,7 @@ class WorkspaceIndex:
             logger.warning("cannot use the workspace index %s (%s): building one in memory from the files",
                            self.path, error)
             self.close()
-            self._db = sqlite_utils.Database(
-                sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False),
-                execute_plugins=False,
-            )
+            self._connection = self._connect(":memory:")
             self._create_schema()
             self._fill_from_disk()
             self.rebuilt_on_open = True
@@ -214,7 +262,7 @@ class WorkspaceIndex:
     def _open_file(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._lock, _file_lock(self.path.with_name(INDEX_FILE + ".lock")):
-            self._db = self._connect()
+            self._connection = self._connect()
             try:
                 problem = self._schema_problem()
             except sqlite3.DatabaseError as error:
@@ -231,7 +279,8 @@ class WorkspaceIndex:
         version = self._conn.execute("PRAGMA user_version").fetchone()[0]
         if version == SCHEMA_VERSION:
             return None
-        if version == 0 and not self._db.table_names():
+        tables = self._conn.execute("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
+        if version == 0 and not tables:
             return "missing"
         return f"stale (schema version {version}, this xpm uses {SCHEMA_VERSION})"
 
@@ -239,11 +288,11 @@ class WorkspaceIndex:
         """Start from an empty index and fill it from disk; caller holds the file lock."""
         if problem.startswith("corrupt"):
             logger.warning("workspace index %s is %s: rebuilding it from the files", self.path, problem)
-            self._db.conn.close()
+            self._conn.close()
             for suffix in ("", "-wal", "-shm", "-journal"):
                 with contextlib.suppress(FileNotFoundError):
                     os.remove(f"{self.path}{suffix}")
-            self._db = self._connect()
+            self._connection = self._connect()
         elif problem == "missing":
             logger.info("workspace index %s is missing: building it from the files", self.path)
         else:
@@ -282,6 +331,9 @@ class WorkspaceIndex:
         db["jobs"].create_index(["job_id"], unique=True)
         db["jobs"].create_index(["task_id", "job_id"])
         db["jobs"].create_index(["state"])
+        # `xpm jobs list` shows the most recent first: reading this index backwards spares
+        # sorting 100,000 rows (the rowid, last in every index, breaks ties).
+        db["jobs"].create_index(["submitted_time"])
         # One row per (job, run) that submitted it; tags: the run's tags of the job as a JSON
         # object (values keep their JSON type), what listings show.
         db["job_runs"].create(
@@ -303,10 +355,13 @@ class WorkspaceIndex:
 
     def _configure_journal(self) -> None:
         try:
+            journal = self._conn.execute("PRAGMA journal_mode").fetchone()[0]
             if _on_network_filesystem(self.path.parent):
-                self._db.disable_wal()
+                if journal == "wal":
+                    self._conn.execute("PRAGMA journal_mode = delete")
             else:
-                self._db.enable_wal()
+                if journal != "wal":
+                    self._conn.execute("PRAGMA journal_mode = wal")
                 # Safe with WAL: a power loss may drop the last commits, never corrupt the file,
                 # and the index can be rebuilt from disk anyway.
                 self._conn.execute("PRAGMA synchronous = NORMAL")
@@ -318,7 +373,7 @@ class WorkspaceIndex:
         """After ``error`` (corruption) on a query: rebuild, unless another process already did."""
         with self._lock, _file_lock(self.path.with_name(INDEX_FILE + ".lock")):
             self.close()
-            self._db = self._connect()
+            self._connection = self._connect()
             try:
                 healthy = self._schema_problem() is None and (
                     self._conn.execute("PRAGMA quick_check").fetchone()[0] == "ok"
@@ -381,7 +436,7 @@ class WorkspaceIndex:
                 previous = latest.get(job_key)
                 if previous is None or _submitted(previous[2]) <= _submitted(entry.submitted_time):
                     latest[job_key] = membership
-                tags.extend((job_key, run_key, key, *_tag_columns(value)) for key, value in entry.tags.items())
+                tags.extend((job_key, run_key, key, *tag_columns(value)) for key, value in entry.tags.items())
                 dependencies.update((entry.job_id, dep) for dep in entry.depends_on)
         with self._transaction() as conn:
             for table in ("job_dependencies", "job_tags", "job_runs", "jobs", "runs", "experiments"):
@@ -486,7 +541,7 @@ class WorkspaceIndex:
                 conn.execute("DELETE FROM job_tags WHERE job = ? AND run = ?", (job_key, run_key))
                 conn.executemany(
                     "INSERT INTO job_tags VALUES (?, ?, ?, ?, ?, ?)",
-                    [(job_key, run_key, key, *_tag_columns(value)) for key, value in job.tags.items()],
+                    [(job_key, run_key, key, *tag_columns(value)) for key, value in job.tags.items()],
                 )
                 conn.executemany(
                     "INSERT OR IGNORE INTO job_dependencies VALUES (?, ?)",
@@ -607,6 +662,251 @@ class WorkspaceIndex:
         found = self._retrying(self._jobs, None, None, None, None, None, job_id, True)
         return found[0] if found else None
 
+    def jobs_where(
+        self,
+        condition: Optional[str] = None,
+        params: Sequence[Any] = (),
+        *,
+        recheck: Optional[Callable[[JobRecord], bool]] = None,
+        recheck_condition: Optional[tuple[str, Sequence[Any]]] = None,
+        experiment_id: Optional[str] = None,
+        limit: Optional[int] = None,
+    ) -> list[JobRecord]:
+        """Jobs for which the SQL ``condition`` holds, most recently submitted first.
+
+        ``condition`` (with ``?`` placeholders for ``params``) is an SQL expression over ``j``, a
+        row of the jobs table: ``j.id``, ``j.job_id``, ``j.task_id``, ``j.state`` (lower-case),
+        ``j.run`` (the key of the run describing the job: the one that submitted it last, within
+        ``experiment_id`` if given). It may query ``job_tags`` (``job``, ``run``, ``key``,
+        ``text``, ``number``; see ``tag_columns``) and use ``x REGEXP pattern`` (``re.search``).
+        Without a condition, every job (of the experiment) is listed.
+
+        Markers win: a job the index calls unfinished is re-checked against its markers. If the
+        condition reads ``j.state``, give ``recheck``, the same condition evaluated in Python on
+        a record: it decides for those re-checked jobs, which are all the unfinished ones unless
+        ``recheck_condition`` (SQL and its parameters) says which may pass once their markers
+        are read (``xpm_core.jobfilter.sql.unfinished_sql``). ``limit`` keeps the first ones.
+        """
+        return self._retrying(self._jobs_where, condition, tuple(params), recheck, recheck_condition,
+                              experiment_id, limit)
+
+    def _where_query(
+        self,
+        columns: str,
+        condition: Optional[str],
+        params: tuple,
+        recheck: Optional[Callable[[JobRecord], bool]],
+        recheck_condition: Optional[tuple[str, Sequence[Any]]],
+        experiment_id: Optional[str],
+        limit: Optional[int],
+    ) -> tuple[str, list[Any]]:
+        """The query behind jobs_where and job_lines, reading ``columns`` of ``j``."""
+        query_params: list[Any] = []
+        if experiment_id is None:
+            source = "jobs j"
+        else:
+            # The same columns as the jobs table, with run, submitted_time and tags taken from
+            # the experiment's run that submitted the job last (see _jobs for the MAX() idiom).
+            source = """(
+                WITH m AS (
+                    SELECT jr.job, jr.run, MAX(COALESCE(jr.submitted_time, -1)) AS submitted, jr.tags
+                    FROM job_runs jr JOIN runs r ON r.id = jr.run WHERE r.experiment_id = ? GROUP BY jr.job
+                )
+                SELECT jobs.id, jobs.job_id, jobs.task_id, jobs.path, jobs.state, jobs.failure_reason,
+                       jobs.started_time, jobs.ended_time, jobs.exit_code, jobs.retry_count, m.run,
+                       NULLIF(m.submitted, -1) AS submitted_time, m.tags
+                FROM jobs JOIN m ON m.job = jobs.id
+            ) j"""
+            query_params.append(experiment_id)
+        where = ""
+        if condition is not None:
+            where = f"WHERE ({condition})"
+            query_params.extend(params)
+            if recheck is not None:
+                # Unfinished jobs may have finished since the index last heard of them: fetch
+                # them (those that may pass), and let recheck decide once their markers are read.
+                where += f" OR (j.state IN ({', '.join('?' * len(_UNFINISHED))})"
+                query_params.extend(sorted(_UNFINISHED))
+                if recheck_condition is not None:
+                    where += f" AND ({recheck_condition[0]})"
+                    query_params.extend(recheck_condition[1])
+                where += ")"
+        sql_limit = ""
+        if limit is not None and (condition is None or recheck is None):
+            sql_limit = f"LIMIT {int(limit)}"
+        sql = f"SELECT {columns} FROM {source} {where} ORDER BY j.submitted_time DESC, j.id DESC {sql_limit}"
+        return sql, query_params
+
+    def _jobs_where(
+        self,
+        condition: Optional[str],
+        params: tuple,
+        recheck: Optional[Callable[[JobRecord], bool]],
+        recheck_condition: Optional[tuple[str, Sequence[Any]]],
+        experiment_id: Optional[str],
+        limit: Optional[int],
+    ) -> list[JobRecord]:
+        sql, query_params = self._where_query(
+            "j.job_id, j.task_id, j.path, j.state, j.failure_reason, j.started_time, j.ended_time, "
+            "j.exit_code, j.retry_count, j.run, j.submitted_time, j.tags",
+            condition, params, recheck, recheck_condition, experiment_id, limit,
+        )
+        runs = {key: (xp, run) for key, xp, run in self._conn.execute("SELECT id, experiment_id, run_id FROM runs")}
+        no_run = (None, None)
+        prefix = str(self.workspace) + os.sep
+        states_by_name = _STATES
+        unfinished = _UNFINISHED
+        records: list[JobRecord] = []
+        corrected: list[JobRecord] = []
+        for row in self._conn.execute(sql, query_params):
+            # This loop runs once per listed job: plain operations, positional arguments.
+            path = row[2] if row[2].startswith(os.sep) else prefix + row[2]
+            experiment, run = runs.get(row[9], no_run)
+            record = JobRecord(row[0], row[1], path, states_by_name.get(row[3], JobState.UNSCHEDULED),
+                               row[4], row[5], row[6], row[7], row[8], experiment, run, row[10], row[11])
+            if row[3] in unfinished:
+                fixed = self._from_markers(record)
+                if fixed is not record:
+                    corrected.append(fixed)
+                    record = fixed
+                if recheck is not None and condition is not None and not recheck(record):
+                    continue
+            records.append(record)
+            if limit is not None and len(records) >= limit:
+                break
+        if corrected:
+            self._write_back(corrected)
+        return records
+
+    def job_lines(
+        self,
+        condition: Optional[str] = None,
+        params: Sequence[Any] = (),
+        *,
+        recheck: Optional[Callable[[JobRecord], bool]] = None,
+        recheck_condition: Optional[tuple[str, Sequence[Any]]] = None,
+        experiment_id: Optional[str] = None,
+        limit: Optional[int] = None,
+        paths: bool = False,
+        tags: bool = False,
+    ) -> list[JobLine]:
+        """What ``jobs_where`` selects, as ``JobLine`` (task id, job id, state; the folder if
+        ``paths``, the tags if ``tags``): `xpm jobs list` over 100,000 jobs reads three columns
+        instead of twelve and builds no record. Unfinished jobs are re-checked as jobs_where does.
+        """
+        return self._retrying(self._job_lines, condition, tuple(params), recheck, recheck_condition,
+                              experiment_id, limit, paths, tags)
+
+    def _job_lines(
+        self,
+        condition: Optional[str],
+        params: tuple,
+        recheck: Optional[Callable[[JobRecord], bool]],
+        recheck_condition: Optional[tuple[str, Sequence[Any]]],
+        experiment_id: Optional[str],
+        limit: Optional[int],
+        paths: bool,
+        tags: bool,
+    ) -> list[JobLine]:
+        unfinished = _UNFINISHED
+        filtered = condition is not None and recheck is not None
+        # Besides what is asked for, the folder of each unfinished job (to look for its markers).
+        # Placeholders of the select list come before those of the query's other parts.
+        column_params: list[Any] = []
+        path_column = "j.path"
+        if not paths:
+            path_column = f"CASE WHEN j.state IN ({', '.join('?' * len(unfinished))}) THEN j.path END"
+            column_params.extend(sorted(unfinished))
+        columns = f"j.job_id, j.task_id, j.state, {path_column}, {'j.tags' if tags else 'NULL'}"
+        sql, query_params = self._where_query(columns, condition, params, recheck, recheck_condition,
+                                              experiment_id, limit)
+        rows = self._conn.execute(sql, column_params + query_params).fetchall()
+
+        prefix = str(self.workspace) + os.sep
+        # Unfinished jobs are read in full, so that their markers win (and the filter is
+        # evaluated on what they say) as in jobs_where: with a filter all of them, as the query
+        # fetched them whatever the condition says; without, those whose folder holds a marker.
+        pending = [row[0] for row in rows if row[2] in unfinished and (
+            filtered or _has_marker(row[3] if row[3].startswith(os.sep) else prefix + row[3], row[1]))]
+        rechecked: dict[str, JobRecord] = {}
+        if pending:
+            for record in self._jobs_where(
+                "j.job_id IN (SELECT value FROM json_each(?))", (json.dumps(pending),), None, None, experiment_id,
+                None,
+            ):
+                rechecked[record.job_id] = record
+
+        states = _STATES
+        # Built in one comprehension (the loop runs 100,000 times); tuple.__new__ skips the
+        # NamedTuple's Python-level __new__. Unfinished jobs are corrected just after.
+        new = tuple.__new__
+        if paths:
+            lines = [new(JobLine, (task_id, job_id, states[state],
+                                   path if path.startswith(os.sep) else prefix + path, tags_json))
+                     for job_id, task_id, state, path, tags_json in rows]
+        else:
+            lines = [new(JobLine, (task_id, job_id, states[state], None, tags_json))
+                     for job_id, task_id, state, _, tags_json in rows]
+        if pending:
+            pending_ids = set(pending)
+            kept = []
+            for line in lines:
+                if line.job_id in pending_ids:
+                    record = rechecked.get(line.job_id)
+                    if record is None:  # forgotten meanwhile (`xpm jobs clean`)
+                        continue
+                    if filtered and not recheck(record):
+                        continue
+                    line = new(JobLine, (line.task_id, line.job_id, record.state,
+                                         record.path if paths else None, record.tags_json if tags else None))
+                kept.append(line)
+            lines = kept
+        return lines if limit is None else lines[:limit]
+
+    def find_jobs(self, job_id_prefix: str, task_id: Optional[str] = None, limit: int = 2) -> list[JobRecord]:
+        """Jobs whose id starts with ``job_id_prefix`` (of ``task_id`` if given), by job id, at most
+        ``limit`` of them; each re-checked against its markers, as ``job()`` does.
+
+        ``xpm jobs log abc12`` resolves a hash prefix with it: two results mean ambiguous.
+        """
+        return self._retrying(self._find_jobs, job_id_prefix, task_id, limit)
+
+    def _find_jobs(self, job_id_prefix: str, task_id: Optional[str], limit: int) -> list[JobRecord]:
+        # A range on the unique job_id index: ids starting with the prefix sort between the
+        # prefix and the prefix followed by the highest code point.
+        conditions, params = ["j.job_id >= ?", "j.job_id < ?"], [job_id_prefix, job_id_prefix + "\U0010ffff"]
+        if task_id is not None:
+            conditions.append("j.task_id = ?")
+            params.append(task_id)
+        rows = self._conn.execute(
+            "SELECT j.job_id FROM jobs j WHERE " + " AND ".join(conditions) + f" ORDER BY j.job_id LIMIT {int(limit)}",
+            params,
+        ).fetchall()
+        found = []
+        for (job_id,) in rows:
+            found.extend(self._jobs(None, None, None, None, None, job_id, True))
+        return found
+
+    def forget_jobs(self, job_ids: Iterable[str]) -> int:
+        """Remove jobs from the index (their folders were deleted: ``xpm jobs clean``).
+
+        Their memberships in runs, tags and own dependencies go too; jobs that depend on them keep
+        naming them. Returns how many jobs the index knew. The runs' ``jobs.jsonl`` still list
+        them, so a rebuild brings them back as unscheduled.
+        """
+        return self._retrying(self._forget_jobs, [(job_id,) for job_id in job_ids])
+
+    def _forget_jobs(self, job_ids: list[tuple[str]]) -> int:
+        with self._transaction() as conn:
+            for table, column in (("job_tags", "job"), ("job_runs", "job")):
+                conn.executemany(
+                    f"DELETE FROM {table} WHERE {column} = (SELECT id FROM jobs WHERE job_id = ?)", job_ids
+                )
+            conn.executemany("DELETE FROM job_dependencies WHERE job_id = ?", job_ids)
+            before = conn.total_changes
+            conn.executemany("DELETE FROM jobs WHERE job_id = ?", job_ids)
+            return conn.total_changes - before
+
     def _jobs(
         self,
         experiment_id: Optional[str],
@@ -698,6 +998,8 @@ class WorkspaceIndex:
         return records
 
     def _from_markers(self, record: JobRecord) -> JobRecord:
+        if not record.state.finished and not _has_marker(record.path, record.task_id):
+            return record  # no marker: the driver's view of an unfinished job stands
         job_dir = Path(record.path)
         marker = disk.read_final_marker(job_dir, record.task_id)
         if marker is not None and marker.state is JobState.ERROR and record.state in _NOT_LAUNCHED:

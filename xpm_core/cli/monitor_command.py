@@ -1,0 +1,49 @@
+"""``xpm experiments monitor``: follow a workspace's experiments in the web UI or the console view."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from xpm_core.cli.workspace_options import workspace_options
+
+
+@click.command("monitor")
+@workspace_options
+@click.option("--console", is_flag=True, help="Use the console view (the default when xpm-web is not installed).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port of the web monitor (needs xpm-web).")
+@click.option("--host", help="Address the web monitor listens on.")
+@click.option("--sync", is_flag=True, help="Rebuild the workspace index from the files first.")
+@click.argument("experiment", required=False)
+def monitor_command(
+    workspace: Path, console: bool, port: int | None, host: str | None, sync: bool, experiment: str | None
+) -> None:
+    """Follow the jobs of EXPERIMENT (default: list every experiment) until Ctrl-C.
+
+    Opens the web monitor (plugin xpm-web) by default, the console view with --console.
+    """
+    from xpm_core.monitor import create_monitor, monitor_available
+    from xpm_core.workspace.index import WorkspaceIndex
+
+    if console and (port is not None or host is not None):
+        raise click.UsageError("--port/--host set up the web monitor: they do not go with --console")
+    with WorkspaceIndex(workspace) as index:
+        if sync:
+            index.rebuild()
+        known = [record.experiment_id for record in index.experiments()]
+    if experiment is not None and experiment not in known:
+        raise click.UsageError(
+            f"no experiment {experiment!r} in {workspace} (experiments: {', '.join(known) or 'none'})"
+        )
+    if not console and not monitor_available("web"):
+        if port is not None or host is not None:
+            raise click.UsageError("--port needs the web monitor, which is not installed: pip install xpm-web")
+        click.echo("xpm: the web monitor is not installed (pip install xpm-web): using the console view", err=True)
+        console = True
+    if console:
+        monitor = create_monitor("console", workspace, experiment_id=experiment)
+    else:
+        options = {key: value for key, value in (("port", port), ("host", host)) if value is not None}
+        monitor = create_monitor("web", workspace, experiment_id=experiment, **options)
+    monitor.run()

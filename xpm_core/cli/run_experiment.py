@@ -1,0 +1,263 @@
+"""``xpm run-experiment YAML_FILE [ARGS]``: read the YAML files, find ``run(helper, cfg)``, run it, report.
+
+The command exits with 0 when every job is done, 1 when a job failed (after a summary naming
+each failed job and its log) or the plan's code raised, 2 when what was given is wrong (a file,
+a key, an option). Errors are one message, without traceback unless ``--debug``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from xpm_core.cli.workspace_options import resolve_workspace
+from xpm_core.experiments.errors import ExperimentSetupError
+from xpm_core.runtime.experiment import RunMode
+
+if TYPE_CHECKING:
+    from xpm_core.experiments.run_function import RunFunction
+    from xpm_core.runtime.experiment import experiment
+
+
+class CommandError(click.ClickException):
+    """A one-line error with the exit code of its kind: 2 (what was given is wrong) or 1 (runtime)."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def _failure(error: ExperimentSetupError, debug: bool) -> BaseException:
+    cause = error.__cause__
+    if debug and cause is not None and not error.usage:
+        return cause  # --debug: the user's own exception, with its traceback
+    return CommandError(str(error), 2 if error.usage else 1)
+
+
+def _configure_logging(debug: bool) -> None:
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(name)s: %(levelname)s: %(message)s")
+    from xpm_core.runtime.experiment import summary_logger
+
+    summary_logger.disabled = True  # this command prints a fuller summary of its own
+
+
+def _check_writable(path: Path) -> None:
+    """Fail early, with the reason, when jobs and records could not be written to the workspace."""
+    probe = path / f".xpm-write-test-{os.getpid()}"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe.touch()
+        probe.unlink()
+    except OSError as error:
+        raise CommandError(f"cannot write to the workspace {path}: {error.strerror or error}", 1) from None
+
+
+def _check_git(run: RunFunction, action: Any) -> None:
+    """Apply ``dirty_git`` to the repository holding the plan's code."""
+    from xpm_core.experiments.schema import DirtyGitAction
+    from xpm_core.runtime.environment import git_projects
+
+    if action is DirtyGitAction.IGNORE or run.project_path is None:
+        return
+    for project in git_projects([str(run.project_path)]):
+        if not project["dirty"]:
+            continue
+        message = f"the code in {project['path']} has uncommitted changes (commit {project['commit_short']})"
+        if action is DirtyGitAction.ERROR:
+            raise CommandError(f"{message}; commit them, or set dirty_git: warn", 1)
+        click.echo(f"xpm: warning: {message}: the run cannot be traced back to a commit", err=True)
+
+
+def _start_watchers(xp: experiment, view: str | None, options: dict[str, Any]) -> list[Any]:
+    """The monitor called ``view`` showing this run, or else the progress line."""
+    from xpm_core.experiments.progress import ProgressLine
+
+    if view is not None:
+        from xpm_core.monitor import create_monitor
+
+        monitor = create_monitor(view, xp.workspace, experiment_id=xp.name, run_id=xp.run_id, **options)
+        monitor.start()
+        return [monitor]
+    progress = ProgressLine(lambda: [job.state for job in list(xp.jobs.values())])
+    progress.start()
+    return [progress]
+
+
+def _stop_watchers(watchers: list[Any]) -> None:
+    for watcher in reversed(watchers):
+        if hasattr(watcher, "close"):
+            watcher.close()
+        else:
+            watcher.stop()
+
+
+#: In the order of the documentation (cli.txt).
+RUN_MODE_NAMES = ["DRY_RUN", "NORMAL", "GENERATE_ONLY", "PREPARE"]
+
+
+@click.command("run-experiment", context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("yaml_file", metavar="YAML_FILE")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@click.option(
+    "--run-mode",
+    type=click.Choice(RUN_MODE_NAMES, case_sensitive=False),
+    metavar=f"[{'|'.join(RUN_MODE_NAMES)}]",
+    default="NORMAL",
+    show_default=True,
+    help="NORMAL runs the jobs; DRY_RUN prints what would run; GENERATE_ONLY writes the job folders; "
+    "PREPARE runs the Prepare configurations only.",
+)
+@click.option("--workspace", "workspace_id", metavar="ID", help="A workspace of settings.yaml, by id.")
+@click.option("--workdir", type=click.Path(file_okay=False), metavar="PATH", help="The workspace directory.")
+@click.option("--port", type=click.IntRange(1, 65535), metavar="N", help="Follow the jobs in a browser on this port (needs xpm-web).")
+@click.option("--console", is_flag=True, help="Follow the jobs in a console view instead of the progress line.")
+@click.option("--host", metavar="HOST", help="Address the web monitor listens on (with --port).")
+@click.option("--pre-yaml", multiple=True, metavar="FILE", help="A YAML file loaded before the main one (repeatable).")
+@click.option("--post-yaml", multiple=True, metavar="FILE", help="A YAML file loaded after the main one (repeatable).")
+@click.option("-c", "--conf", multiple=True, metavar="KEY=VALUE", help="Set a key, e.g. -c model.size=128 (value read as YAML; repeatable).")
+@click.option("--file", "xp_file", metavar="PATH", help="The Python file defining run(helper, cfg).")
+@click.option("--module-name", metavar="NAME", help="The Python module defining run(helper, cfg).")
+@click.option("--env", multiple=True, type=(str, str), metavar="NAME VALUE", help="An environment variable of the jobs (repeatable).")
+@click.option(
+    "--xpm-config-dir",
+    type=click.Path(exists=True, file_okay=False),
+    metavar="DIR",
+    help="The xpm configuration directory (settings.yaml, launchers.py) for this run; sets XPM_CONFIG_DIR.",
+)
+@click.option("--show", is_flag=True, help="Print the merged configuration (JSON) and exit.")
+@click.option("--debug", is_flag=True, help="Log debug messages; show the traceback of errors in the plan's code.")
+def run_experiment_command(
+    yaml_file: str,
+    args: tuple[str, ...],
+    run_mode: str,
+    workspace_id: str | None,
+    workdir: str | None,
+    port: int | None,
+    console: bool,
+    host: str | None,
+    pre_yaml: tuple[str, ...],
+    post_yaml: tuple[str, ...],
+    conf: tuple[str, ...],
+    xp_file: str | None,
+    module_name: str | None,
+    env: tuple[tuple[str, str], ...],
+    xpm_config_dir: str | None,
+    show: bool,
+    debug: bool,
+) -> None:
+    """Run the experiment described by YAML_FILE: call run(helper, cfg) of its plan, wait for the jobs.
+
+    ARGS are handed to the plan's ExperimentHelper. The exit code is 1 when a job failed.
+    """
+    _configure_logging(debug)
+    if xpm_config_dir is not None:
+        from xpm_core.settings import CONFIG_DIR_ENV
+
+        os.environ[CONFIG_DIR_ENV] = str(Path(xpm_config_dir).absolute())
+    if host is not None and port is None:
+        raise click.UsageError("--host is where the web monitor listens: give --port too")
+    if port is not None and console:
+        raise click.UsageError("--port (web monitor) and --console exclude each other: choose one view")
+    if port is not None:
+        from xpm_core.monitor import monitor_available
+
+        if not monitor_available("web"):
+            raise CommandError("--port needs the web monitor, which is not installed: pip install xpm-web", 2)
+    mode = RunMode.parse(run_mode)
+
+    try:
+        from xpm_core.experiments import run_function
+        from xpm_core.experiments.grid import grid_axes
+        from xpm_core.experiments.structuring import structure_configuration
+        from xpm_core.experiments.yaml_loading import display, load_configuration
+
+        loaded = load_configuration(yaml_file, pre_yaml, post_yaml, conf)
+        if show:
+            click.echo(json.dumps(loaded.data, indent=2, default=str))
+            return
+        location = run_function.locate(loaded, xp_file, module_name)
+        run_function.extend_python_path(loaded, location)
+        pre_experiment = loaded.data.get("pre_experiment")
+        if isinstance(pre_experiment, str):
+            run_function.run_pre_experiment(pre_experiment)
+        run = run_function.find_run(run_function.import_plan(location), location)
+        assert loaded.main_file is not None
+        cfg = structure_configuration(loaded.data, run.schema, loaded.origins, display(loaded.main_file))
+        grid_axes(cfg)  # a wrong grid_search path is a mistake in the YAML: report it before running
+    except ExperimentSetupError as error:
+        raise _failure(error, debug) from None
+
+    experiment_id = cfg.id
+    if getattr(cfg, "add_timestamp", False):
+        experiment_id = f"{experiment_id}-{datetime.datetime.now().strftime('%Y%m%d-%H%M')}"
+    settings = resolve_workspace(workdir, workspace_id, experiment_id)
+    if mode is not RunMode.DRY_RUN:
+        _check_writable(settings.path)
+    if mode is RunMode.NORMAL and hasattr(cfg, "dirty_git"):
+        _check_git(run, cfg.dirty_git)
+
+    # The console view goes to stderr, like the progress line: stdout stays the plan's own.
+    view = "console" if console else "web" if port is not None else None
+    view_options = {"port": port, "host": host} if view == "web" else {"stream": sys.stderr}
+    xp = _run(run, cfg, args, settings, experiment_id, mode, dict(env), view, view_options, debug)
+    _report(xp, experiment_id, mode, settings.path)
+
+
+def _run(
+    run: RunFunction,
+    cfg: Any,
+    args: tuple[str, ...],
+    settings: Any,
+    experiment_id: str,
+    mode: RunMode,
+    env: dict[str, str],
+    view: str | None,
+    view_options: dict[str, Any],
+    debug: bool,
+) -> experiment:
+    """Call the plan inside an experiment and wait for its jobs, showing their progress."""
+    from xpm_core.experiments.run_function import user_code_failure
+    from xpm_core.runtime.experiment import experiment
+
+    xp = experiment(settings, experiment_id, run_mode=mode, env=env)
+    watchers: list[Any] = []
+    try:
+        with xp:
+            run.helper.xp = xp
+            if mode is RunMode.NORMAL:
+                click.echo(f"xpm: experiment {experiment_id}: run {xp.run_id} in {xp.workspace}", err=True)
+                watchers = _start_watchers(xp, view, view_options)
+            try:
+                run.helper.run(list(args), cfg)
+            except ExperimentSetupError:
+                raise
+            except Exception as error:
+                raise user_code_failure(f"run() of {run.location.label}", error) from error
+    except ExperimentSetupError as error:
+        raise _failure(error, debug) from None
+    finally:
+        _stop_watchers(watchers)
+    return xp
+
+
+def _report(xp: experiment, experiment_id: str, mode: RunMode, workspace: Path) -> None:
+    """The end-of-run summary on stderr; exit code 1 when a job failed."""
+    from xpm_core.experiments.summary import summary_lines
+
+    if mode is RunMode.GENERATE_ONLY:
+        click.echo(f"xpm: job folders written in {workspace / 'jobs'} (GENERATE_ONLY: nothing was run)", err=True)
+    if mode is not RunMode.NORMAL:
+        return
+    jobs = list(xp.jobs.values())
+    for line in summary_lines(experiment_id, jobs):
+        click.echo(line, err=True)
+    failed = xp.failed_jobs()
+    if failed:
+        raise CommandError(f"{len(failed)} of {len(jobs)} jobs failed (see their logs above)", 1)

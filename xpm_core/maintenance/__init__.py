@@ -1,0 +1,1 @@
+"""Workspace and code maintenance behind the CLI: orphans, copies, parameter diffs, refactoring, doc checks."""
