@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence, Union
 
@@ -52,11 +53,12 @@ class DirectoryContext(GenerationContext):
         super().__init__(Path(path))
 
 
-class Generator:
+class Generator(abc.ABC):
     """Base class of values computed at sealing time from the context and the configuration."""
 
+    @abc.abstractmethod
     def __call__(self, context: GenerationContext, config: ConfigMixin) -> Any:
-        raise NotImplementedError
+        """The generated value for ``config``, sealed in ``context``."""
 
     def isoutput(self) -> bool:
         """Whether the generated value is an output of the task (a path in its directory)."""
