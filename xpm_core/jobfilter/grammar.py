@@ -28,6 +28,7 @@ from xpm_core.jobfilter.expressions import (
     Or,
     Variable,
 )
+from xpm_core.grammar_errors import after_previous_token, expected_message, readable_probes
 from xpm_core.job_state import JobState
 
 NUMBER_PATTERN = r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
@@ -92,9 +93,6 @@ _STATE_NAMES = ", ".join(state.name for state in JobState)
 _NUMBER = re.compile(NUMBER_PATTERN)
 _ESCAPE = re.compile(r"\\([\"'\\])")
 #: The last token before an error: a quoted string, a word, or one character.
-_PREVIOUS_TOKEN = re.compile(r"(\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|\w+|\S)\s*\Z")
-
-
 def parse_filter(text: str) -> Expression:
     """Read a filter such as ``model in ["bm25", "splade"] and not @state = "error"``.
 
@@ -112,24 +110,12 @@ def parse_filter(text: str) -> Expression:
 
 def _expected(text: str, position: int) -> str:
     """``expected X, Y or Z after "..."``: what can come at ``position`` where reading stopped."""
-    before = text[:position]
-    # The space keeps a sample from joining the text before it ("lr" then "1" is not "lr1").
-    expected = [
-        description for description, probe in _PROBES if _goes_past(before + " " + probe, position + 1)
-    ]
-    previous = _PREVIOUS_TOKEN.search(before)
-    after = ""
-    if previous:
-        token = previous.group(1)
-        after = f" after {token}" if token[0] in "\"'" else f' after "{token}"'
-    if not expected:  # the probes cover the grammar; this guards against forgetting one
-        return f"unexpected text{after}"
-    listed = expected[0] if len(expected) == 1 else f"{', '.join(expected[:-1])} or {expected[-1]}"
-    hint = ""
+    expected = readable_probes(text, position, _PROBES, _goes_past)
+    message = expected_message(expected, after_previous_token(text, position))
     word = re.match(r"[A-Za-z_]\w*", text[position:])
     if word and "a quoted string" in expected:
-        hint = f' (a word is a value only in quotes: "{word.group(0)}")'
-    return f"expected {listed}{after}{hint}"
+        message += f' (a word is a value only in quotes: "{word.group(0)}")'
+    return message
 
 
 def _goes_past(text: str, probe_start: int) -> bool:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any, NamedTuple
 
 from parsimonious.exceptions import ParseError
 from parsimonious.grammar import Grammar
 from parsimonious.nodes import Node, NodeVisitor
 
+from xpm_core.grammar_errors import after_previous_token, expected_message, readable_probes
 from xpm_core.launcherfinder.specs import (
     AcceleratorSpecification,
     CPUSpecification,
@@ -138,17 +138,8 @@ def parse(spec: str) -> RequirementUnion:
 
 def _expected(spec: str, position: int) -> str:
     """``expected X, Y or Z after "..."``: what can come at ``position`` where reading stopped."""
-    before = spec[:position]
-    # The space keeps a sample from joining the text before it ("4" then "1" is not "41").
-    expected = [
-        description for description, probe in _PROBES if _goes_past(before + " " + probe, position + 1)
-    ]
-    previous = re.search(r"(\w+|\S)\s*\Z", before)
-    after = f' after "{previous.group(1)}"' if previous else ""
-    if not expected:  # the probes cover the grammar; this guards against forgetting one
-        return f"unexpected text{after}"
-    listed = expected[0] if len(expected) == 1 else f"{', '.join(expected[:-1])} or {expected[-1]}"
-    return f"expected {listed}{after}"
+    expected = readable_probes(spec, position, _PROBES, _goes_past)
+    return expected_message(expected, after_previous_token(spec, position))
 
 
 def _goes_past(text: str, probe_start: int) -> bool:
