@@ -13,23 +13,26 @@ from benchmarks.registry import Run, workload
 REQUIRES = ("WorkspaceIndex", "JobSubmission")
 TASKS = [f"bench.tasks.task{n}" for n in range(10)]
 LEARNING_RATES = [0.1, 0.03, 0.01, 0.003, 0.001]
+MODELS = ["bm25", "splade", "colbert", "dpr", "monot5", "tfidf", "ance"]
 
 # Building a 100,000-job index takes seconds: it is built once per process and size, and every
 # repetition opens it afresh (a new connection, as each `xpm jobs list` does).
 _built: dict[int, Path] = {}
 
 
-def _state(n: int) -> str:
+def job_state(n: int) -> str:
     # 96% done, 2% error, 1% running, 1% waiting: a workspace after a few large grids
     return {0: "error", 1: "error", 2: "running", 3: "waiting"}.get(n % 100, "done")
 
 
 def synthetic_workspace(api: ModuleType, size: int) -> Path:
-    """A workspace whose index lists ``size`` jobs of 10 tasks, each with three tags, in 10 runs."""
+    """A workspace whose index lists ``size`` jobs of 10 tasks in 10 runs, tagged lr, model, seed."""
     if size in _built:
         return _built[size]
     workspace = Path(tempfile.mkdtemp(prefix="xpm-bench-index-"))
     atexit.register(shutil.rmtree, workspace, ignore_errors=True)
+    (workspace / "jobs").mkdir()  # what the CLI checks before calling a folder a workspace
+    (workspace / "experiments").mkdir()
     index = api.WorkspaceIndex(workspace)
     runs = 10
     for run in range(runs):
@@ -40,14 +43,14 @@ def synthetic_workspace(api: ModuleType, size: int) -> Path:
                 job_id=f"{n:064x}",
                 task_id=TASKS[n % len(TASKS)],
                 path=str(workspace / "jobs" / TASKS[n % len(TASKS)] / f"{n:064x}"),
-                tags={"lr": LEARNING_RATES[n % 5], "model": f"model{n % 7}", "seed": n % 3},
+                tags={"lr": LEARNING_RATES[n % 5], "model": MODELS[n % len(MODELS)], "seed": n % 3},
                 submitted_time=1767225600.0 + n,
             )
             for n in range(run, size, runs)
         ])
         index.record_run_finished("grid", run_id, "done", 1767229200.0 + run)
     for n in range(size):
-        state = _state(n)
+        state = job_state(n)
         index.record_job_state(f"{n:064x}", state, started=1.0, ended=None if state in ("running", "waiting") else 2.0,
                                exit_code=0 if state == "done" else None)
     index.close()
@@ -73,7 +76,7 @@ def list_all_jobs(api: ModuleType, size: int) -> Run:
 def done_with_tag(api: ModuleType, size: int) -> Run:
     """Jobs of an index of N jobs that are done and have the tag lr = 0.01."""
     workspace = synthetic_workspace(api, size)
-    expected = sum(1 for n in range(size) if _state(n) == "done" and n % 5 == 2)
+    expected = sum(1 for n in range(size) if job_state(n) == "done" and n % 5 == 2)
 
     def run() -> None:
         index = api.WorkspaceIndex(workspace)
