@@ -125,3 +125,34 @@ def test_generate_only_writes_job_folders_only(tmp_path):
     assert sorted(p.name for p in job_dir.iterdir()) == ["params.json", "step.py"]
     assert executions(workspace) == []
     assert not (workspace / "experiments").exists()
+
+
+MAIN_SCRIPT = '''
+import sys
+from xpm_core import Task, Param, experiment
+
+class Step(Task):
+    index: Param[int]
+
+    def execute(self):
+        print("JOB", Step.C(index=self.index).__identifier__().all.hex())
+
+if __name__ == "__main__":
+    with experiment(sys.argv[1], "main-script") as xp:
+        job = Step.C(index=5).submit()
+    print("DRIVER", Step.C(index=5).__identifier__().all.hex())
+    print(open(job.job.stdout).read())
+'''
+
+
+def test_tasks_defined_in_the_plan_script_keep_their_identifiers_in_the_job(tmp_path):
+    import subprocess
+    import sys
+
+    script = tmp_path / "plan_script.py"
+    script.write_text(MAIN_SCRIPT)
+    result = subprocess.run([sys.executable, str(script), str(tmp_path / "ws")], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    ids = dict(line.split() for line in result.stdout.splitlines() if line.startswith(("JOB", "DRIVER")))
+    assert ids["JOB"] == ids["DRIVER"]
+    assert (tmp_path / "ws" / "jobs" / "__main__.step" / ids["DRIVER"]).is_dir()

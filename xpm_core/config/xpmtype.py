@@ -348,6 +348,11 @@ def _is_generator(factory: Any) -> bool:
     return isinstance(factory, Generator)
 
 
+#: Set on a module that is a driver's ``__main__`` script imported under another name (so that
+#: its ``if __name__ == "__main__"`` block does not run again in a job process).
+MAIN_SCRIPT_FLAG = "__xpm_main_script__"
+
+
 def _type_identifier(tp: type) -> str:
     xpmid = tp.__dict__.get("__xpmid__")
     if xpmid is None:
@@ -357,7 +362,10 @@ def _type_identifier(tp: type) -> str:
     elif isinstance(xpmid, classmethod):
         xpmid = xpmid.__func__(tp)
     if xpmid is None:
-        xpmid = f"{tp.__module__}.{tp.__qualname__}"
+        module = tp.__module__
+        if getattr(sys.modules.get(module), MAIN_SCRIPT_FLAG, False):
+            module = "__main__"  # a plan script re-imported in a job: same ids as in the driver
+        xpmid = f"{module}.{tp.__qualname__}"
     return str(xpmid).lower()
 
 

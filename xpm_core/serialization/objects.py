@@ -161,6 +161,10 @@ def _import_file(module_name: str, filename: str) -> Any:
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot import {filename} (module {module_name})")
     module = importlib.util.module_from_spec(spec)
+    if module_name == "__main__":
+        from xpm_core.config.xpmtype import MAIN_SCRIPT_FLAG
+
+        setattr(module, MAIN_SCRIPT_FLAG, True)
     sys.modules[name] = module
     directory = str(Path(filename).parent)
     sys.path.insert(0, directory)
