@@ -1,4 +1,8 @@
-"""The ``local`` connector: files, commands, processes and locks of the machine xpm runs on."""
+"""The ``local`` connector: files, commands, processes and locks of the machine xpm runs on.
+
+Job scripts (``python NAME.py``) are forked by the fork server (:mod:`xpm_core.builtin.fork_server`),
+which has the job runtime imported already; other commands, and jobs it cannot start, use ``Popen``.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,8 @@ import time
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
+from xpm_core.builtin import fork_server
+from xpm_core.builtin.zygote import process_start_stamp
 from xpm_core.connector import CommandResult, Connector, PathLike, ProcessInfo
 
 # Children started by any LocalConnector of this process, by pid: only their parent can reap
@@ -22,17 +28,6 @@ _children: dict[int, tuple[subprocess.Popen[bytes], str | None]] = {}
 _children_lock = threading.Lock()
 
 _LOCK_POLL_SECONDS = 0.05
-
-
-def process_start_stamp(pid: int) -> str | None:
-    """When ``pid`` started, in clock ticks since boot (Linux), to detect pid reuse."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # The command name (field 2) may contain spaces and parentheses: split after the last ')'.
-    fields = stat.rsplit(")", 1)[1].split()
-    return fields[19]  # field 22 of proc(5), "starttime"
 
 
 class LocalConnector(Connector):
@@ -131,11 +126,17 @@ class LocalConnector(Connector):
         stdout: PathLike,
         stderr: PathLike,
     ) -> tuple[int, str | None]:
+        environ = {**os.environ, **env}
+        if fork_server.is_python_script(args) and fork_server.enabled():
+            # A job script: forked by the zygote, which has the job runtime imported already.
+            started = fork_server.server().spawn(args, cwd=cwd, env=environ, stdout=stdout, stderr=stderr)
+            if started is not None:
+                return started
         with open(stdout, "ab") as out, open(stderr, "ab") as err:
             process = subprocess.Popen(
                 list(args),
                 cwd=cwd,
-                env={**os.environ, **env},
+                env=environ,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=err,
@@ -147,6 +148,10 @@ class LocalConnector(Connector):
         return process.pid, start
 
     def process_info(self, pid: int, start: str | None) -> ProcessInfo:
+        server = fork_server.existing_server()
+        forked = server.info(pid, start) if server is not None else None
+        if forked is not None:
+            return forked
         with _children_lock:
             child, child_start = _children.get(pid, (None, None))
         if child is not None and (start is None or start == child_start):
