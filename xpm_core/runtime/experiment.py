@@ -208,7 +208,15 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
         _link(self.run_id, self.experiment_dir / "current")
         from xpm_core.runtime.environment import environment_record
 
-        _write_json(self.run_dir / "environment.json", environment_record(self))
+        # Listing the installed packages takes tens of milliseconds: not before the first job.
+        def write_environment() -> None:
+            try:
+                _write_json(self.run_dir / "environment.json", environment_record(self))
+            except Exception as exc:  # a record for later analysis: never fail the run for it
+                logger.warning("could not write environment.json: %s", exc)
+
+        self._environment_writer = threading.Thread(target=write_environment, name="xpm-environment")
+        self._environment_writer.start()
         self._write_status("running")
         self._jobs_file = self._stack.enter_context(open(self.run_dir / "jobs.jsonl", "a"))
         self._objects = self._stack.enter_context(ObjectsWriter(self.run_dir / "objects.jsonl"))
@@ -258,6 +266,7 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
             raise interrupted
 
     def _finish(self, status: str) -> None:
+        self._environment_writer.join()
         self._remove_transient_folders()
         self._write_status(status, ended_at=time.time())
         self._post_record("record_run_finished", self.name, self.run_id, status, time.time())
@@ -449,10 +458,10 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
         self._scheduler.records.post(record, self.workspace, method, *args, **kwargs)
 
     def _post_hook(self, method: str, *args: Any) -> None:
-        from xpm_core.plugins import get_registry
+        from xpm_core.runtime.scheduler import notify_plugins
 
         assert self._scheduler is not None
-        self._scheduler.hooks.post(getattr(get_registry(), method), *args)
+        self._scheduler.hooks.post(notify_plugins, method, *args)
 
 
 def _default_launcher() -> Launcher:

@@ -135,7 +135,6 @@ class Scheduler:
         job.failure_reason = reason if state is JobState.ERROR else None
         if previous is state:
             return
-        from xpm_core.plugins import get_registry
         from xpm_core.runtime.records import record
 
         self.records.post(
@@ -150,7 +149,7 @@ class Scheduler:
             exit_code=job.exit_code,
             retry_count=job.retry_count,
         )
-        self.hooks.post(get_registry().job_state_changed, job, previous, state)
+        self.hooks.post(notify_plugins, "job_state_changed", job, previous, state)
 
     async def _lifecycle(self, job: Job) -> None:
         try:
@@ -355,6 +354,13 @@ class Scheduler:
         self.set_state(job, state, reason)
         return False
 
+
+
+def notify_plugins(event: str, *args: object) -> None:
+    """Deliver an event to the plugins (run by the ``hooks`` notifier: loading them costs)."""
+    from xpm_core.plugins import get_registry
+
+    getattr(get_registry(), event)(*args)
 
 
 def _launcher_key(launcher: Launcher) -> tuple:
