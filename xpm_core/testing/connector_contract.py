@@ -138,7 +138,12 @@ class ConnectorContract:
             stdout=workdir / "o",
             stderr=workdir / "e",
         )
-        _until(lambda: connector.exists(workdir / "child.pid"), "the child to start")
+        # The shell creates the file before it writes the pid: wait for a whole line.
+        _until(
+            lambda: connector.exists(workdir / "child.pid")
+            and connector.read_text(workdir / "child.pid").endswith("\n"),
+            "the child to start",
+        )
         child = int(connector.read_text(workdir / "child.pid"))
         connector.kill(pid)
         _until(lambda: not connector.process_info(pid, start).running, "the process to stop")
