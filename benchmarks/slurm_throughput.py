@@ -29,8 +29,8 @@ from typing import Any, Sequence
 
 def _counting_connector() -> Any:
     """The local connector, counting the commands it runs by program name."""
-    from xpm_core.builtin.local_connector import LocalConnector
-    from xpm_core.connector import CommandResult
+    from xpm_core.builtin.local.connector import LocalConnector
+    from xpm_core.plugin.connector import CommandResult
 
     class CountingConnector(LocalConnector):
         def __init__(self) -> None:
@@ -47,7 +47,7 @@ def _counting_connector() -> Any:
 async def _drive(launcher: Any, launches: list[Any]) -> tuple[int, Counter[str], int]:
     """Submit every job from its own task (as the scheduler does), then poll the live ones once per
     interval until all ended."""
-    from xpm_core.launcher import ProcessStatus
+    from xpm_core.plugin.launcher import ProcessStatus
 
     refs = await asyncio.gather(*(launcher.submit(launch) for launch in launches))
     live = {ref.id: ref for ref in refs}
@@ -66,7 +66,7 @@ async def _drive(launcher: Any, launches: list[Any]) -> tuple[int, Counter[str],
 
 def run_mode(jobs: int, arrays: bool, poll_interval: float, root: Path) -> dict[str, Any]:
     """One measured run; returns its figures."""
-    from xpm_core.launcher import JobLaunch
+    from xpm_core.plugin.launcher import JobLaunch
     from xpm_slurm.launcher import SlurmLauncher
 
     mode = "arrays" if arrays else "no-arrays"

@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import attrs
 import pytest
 
-from xpm_core.plugins import DISABLE_PLUGINS_ENV, LOAD_PLUGINS_ENV
+from xpm_core.plugin.manager import DISABLE_PLUGINS_ENV, LOAD_PLUGINS_ENV
 from xpm_core.testing import write_distribution
 
 TEST_PLUGINS = Path(__file__).parent / "plugins"

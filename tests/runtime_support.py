@@ -146,7 +146,7 @@ def write_plan(folder: Path, body: str, name: str = "plan.py") -> Path:
         "import logging, sys\n"
         "from xpm_core import tag\n"
         "from xpm_core.runtime.experiment import experiment, RunMode\n"
-        "from xpm_core.builtin.direct_launcher import DirectLauncher\n"
+        "from xpm_core.builtin.local.direct_launcher import DirectLauncher\n"
         "from tasks import *\n\n"
         "def plan(xp):\n"
         + textwrap.indent(textwrap.dedent(body).strip("\n"), "    ")

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from xpm_core.builtin.direct_launcher import DirectLauncher
-from xpm_core.launcher import JobLaunch, ProcessRef, ProcessStatus
+from xpm_core.builtin.local.direct_launcher import DirectLauncher
+from xpm_core.plugin.launcher import JobLaunch, ProcessRef, ProcessStatus
 from xpm_core.testing import ConnectorContract, LauncherContract
 
 
@@ -45,8 +45,8 @@ def test_a_job_outlives_its_driver(tmp_path):
     driver = f"""
 import asyncio, json, sys
 from pathlib import PurePosixPath
-from xpm_core.builtin.direct_launcher import DirectLauncher
-from xpm_core.launcher import JobLaunch
+from xpm_core.builtin.local.direct_launcher import DirectLauncher
+from xpm_core.plugin.launcher import JobLaunch
 job = JobLaunch(job_id="x", task_id="t", directory=PurePosixPath({str(tmp_path)!r}), name="job",
                 command=[sys.executable, "-c", "import time; time.sleep(1); open('survived', 'w').close()"])
 ref = asyncio.run(DirectLauncher().submit(job))

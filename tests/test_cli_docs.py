@@ -26,7 +26,7 @@ def test_cli_reference_is_up_to_date():
 
 def test_cli_reference_covers_every_command():
     from xpm_core.cli import make_cli
-    from xpm_core.plugins import make_plugin_manager
+    from xpm_core.plugin.manager import make_plugin_manager
 
     cli = make_cli(make_plugin_manager(load_entrypoints=False))
     text = generated()

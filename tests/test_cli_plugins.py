@@ -39,7 +39,7 @@ def test_unknown_command_is_a_usage_error(kitchen_site):
 
 def test_command_that_fails_to_load_says_which_plugin(plugin_site):
     source = (
-        "from xpm_core import hookimpl\nfrom xpm_core.components import CommandType\n\n"
+        "from xpm_core import hookimpl\nfrom xpm_core.plugin.components import CommandType\n\n"
         "@hookimpl\ndef xpm_commands():\n"
         "    yield CommandType(name='ghost', factory='ghost_plugin.missing:cmd', summary='Boo')\n"
     )
@@ -73,13 +73,13 @@ def test_plugins_json_has_stable_keys(kitchen_site):
     rows = kitchen_site.only_mine(json.loads(result.stdout))
     assert [sorted(row) for row in rows] == [JSON_KEYS]
     assert rows[0]["name"] == "xpm-kitchen-sink"
-    assert rows[0]["hooks"] == sorted(rows[0]["hooks"]) and len(rows[0]["hooks"]) == 9
+    assert rows[0]["hooks"] == sorted(rows[0]["hooks"]) and len(rows[0]["hooks"]) == 10
 
 
 def test_plugins_all_adds_builtins(kitchen_site):
     rows = json.loads(kitchen_site.run_xpm("plugins", "--json", "--all").stdout)
     builtin = [row["name"] for row in rows if row["builtin"]]
-    assert "xpm_core.builtin.commands" in builtin
+    assert "xpm_core.builtin.commands.plugin" in builtin
     assert all(row["distribution"] == "xpm-core" for row in rows if row["builtin"])
     flags = [row["builtin"] for row in rows]
     assert flags == sorted(flags)  # third-party plugins first, then the built-ins
@@ -88,8 +88,8 @@ def test_plugins_all_adds_builtins(kitchen_site):
 def test_plugins_filtered_by_hook(kitchen_site):
     rows = json.loads(kitchen_site.run_xpm("plugins", "--json", "--all", "--hook", "xpm_connector_for_url").stdout)
     assert all("xpm_connector_for_url" in row["hooks"] for row in rows)
-    assert {"xpm-kitchen-sink", "xpm_core.builtin.local"} <= {row["name"] for row in rows}
-    assert "xpm_core.builtin.commands" not in {row["name"] for row in rows}
+    assert {"xpm-kitchen-sink", "xpm_core.builtin.local.plugin"} <= {row["name"] for row in rows}
+    assert "xpm_core.builtin.commands.plugin" not in {row["name"] for row in rows}
 
 
 def test_plugins_rejects_an_unknown_hook(kitchen_site):

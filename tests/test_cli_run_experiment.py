@@ -405,7 +405,7 @@ WEB_PLUGIN = {
     ),
     "fake_web/monitor.py": (
         "import json, os\n"
-        "from xpm_core.monitor import Monitor\n"
+        "from xpm_core.plugin.monitor import Monitor\n"
         "class WebMonitor(Monitor):\n"
         "    def __init__(self, workspace, *, port, host=None, **options):\n"
         "        super().__init__(workspace, **options)\n"

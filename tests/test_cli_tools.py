@@ -282,7 +282,7 @@ def test_workspaces_list_malformed_settings(tmp_path):
 # -- find-launchers --------------------------------------------------------------------------
 
 LAUNCHERS = '''\
-from xpm_core.builtin.direct_launcher import DirectLauncher
+from xpm_core.builtin.local.direct_launcher import DirectLauncher
 from xpm_core.launcherfinder import CPUSpecification, CudaSpecification, HostSpecification
 
 GPU_HOST = HostSpecification(cuda=[CudaSpecification(memory="24GiB")], cpu=CPUSpecification(memory="64GiB", cores=16))

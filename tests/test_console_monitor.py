@@ -11,8 +11,8 @@ import sys
 
 import pytest
 
-from xpm_core.builtin.console_monitor import HEADER, ConsoleMonitor
-from xpm_core.job_state import JobState
+from xpm_core.builtin.console.monitor import HEADER, ConsoleMonitor
+from xpm_core.plugin.job_state import JobState
 from xpm_core.testing import MonitorContract
 from xpm_core.testing.monitor_contract import EXPERIMENT_ID, JOBS, FakeExperiment
 

@@ -34,7 +34,7 @@ def test_contract_rejects_a_distribution_without_entry_point(plugin_site):
 
 def test_contract_rejects_invalid_component_names(plugin_site):
     source = (
-        "from xpm_core import hookimpl\nfrom xpm_core.components import LauncherType\n\n"
+        "from xpm_core import hookimpl\nfrom xpm_core.plugin.components import LauncherType\n\n"
         "@hookimpl\ndef xpm_launchers():\n"
         "    yield LauncherType(name='Heavy Launcher', factory='collections:OrderedDict')\n"
     )

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from xpm_core.hookspecs import XpmSpecs
+from xpm_core.plugin.hookspecs import XpmSpecs
 
 DOCS = Path(__file__).parent.parent / "docs"
 HOOKS = sorted(name for name in dir(XpmSpecs) if name.startswith("xpm_"))

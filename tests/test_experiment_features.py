@@ -145,7 +145,7 @@ def test_settings_give_job_environment_and_the_direct_launcher_cap(tmp_path):
     plan.write_text(
         "import os, sys\n"
         "from xpm_core import experiment\n"
-        "from xpm_core.settings import load_settings\n"
+        "from xpm_core.settings.settings_file import load_settings\n"
         "from tasks import Env, Step\n"
         "if __name__ == '__main__':\n"
         "    with experiment(load_settings().workspace('main'), 'settings') as xp:\n"
@@ -167,7 +167,7 @@ def test_settings_give_job_environment_and_the_direct_launcher_cap(tmp_path):
 def test_a_bad_launcher_option_in_settings_is_reported(tmp_path, monkeypatch):
     import pytest
 
-    from xpm_core.launcher_settings import LauncherSettingsError, configured_launcher
+    from xpm_core.settings.launchers import LauncherSettingsError, configured_launcher
 
     (tmp_path / "settings.yaml").write_text("launchers:\n  direct:\n    max_runing: 2\n")
     monkeypatch.setenv("XPM_CONFIG_DIR", str(tmp_path))
@@ -187,7 +187,7 @@ def test_remaining_time_comes_from_the_launchers_provider(tmp_path):
 
 def test_a_job_the_launcher_ended_at_its_time_limit_resumes(tmp_path):
     plan = write_plan(tmp_path, """
-    from xpm_core.launcher import ProcessState, ProcessStatus
+    from xpm_core.plugin.launcher import ProcessState, ProcessStatus
 
     class TimeLimitLauncher(DirectLauncher):
         # Says what a batch system says of a job it stopped at its time limit.

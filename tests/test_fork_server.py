@@ -14,8 +14,8 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from runtime_support import start_driver, wait_for, write_plan
-from xpm_core.connector import ProcessInfo
-from xpm_core.launcher import JobLaunch
+from xpm_core.plugin.connector import ProcessInfo
+from xpm_core.plugin.launcher import JobLaunch
 from xpm_core.testing import LauncherContract
 
 #: A job script reporting what it sees; "preloaded" tells a forked job from a fresh interpreter.
@@ -46,7 +46,7 @@ def write_script(folder: Path, name: str, code: str) -> Path:
 #: A driver of its own (hence a zygote of its own) starting one process and waiting for its end.
 ONE_JOB_DRIVER = """
 import json, sys, time
-from xpm_core.builtin.local_connector import LocalConnector
+from xpm_core.builtin.local.connector import LocalConnector
 spec = json.loads(sys.argv[1])
 connector = LocalConnector()
 pid, start = connector.spawn(spec["command"], cwd=spec["cwd"], env=spec["env"],
@@ -176,7 +176,7 @@ class TestDirectLauncherThroughTheForkServer(LauncherContract):
 DRIVER_HELPERS = """
 import json, os, signal, sys, time
 from pathlib import Path
-from xpm_core.builtin.local_connector import LocalConnector
+from xpm_core.builtin.local.connector import LocalConnector
 
 folder = Path(sys.argv[1])
 connector = LocalConnector()

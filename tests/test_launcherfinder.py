@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from xpm_core.builtin.direct_launcher import DirectLauncher
+from xpm_core.builtin.local.direct_launcher import DirectLauncher
 from xpm_core.launcherfinder import (
     AcceleratorSpecification,
     CPUSpecification,
@@ -378,7 +378,7 @@ def test_experimaestro_cuda_names():
 # ---- find_launcher ---------------------------------------------------------------------------
 
 LAUNCHERS_PY = """
-from xpm_core.builtin.direct_launcher import DirectLauncher
+from xpm_core.builtin.local.direct_launcher import DirectLauncher
 from xpm_core.launcherfinder import CPUSpecification, CudaSpecification, HostRequirement, HostSpecification
 
 CALLS = []
@@ -483,7 +483,7 @@ def test_launchers_py_is_read_again_when_it_changes(config_dir):
     path = config_dir / "launchers.py"
     assert find_launcher("cpu(cores=1)").max_running == 1
     path.write_text(
-        "from xpm_core.builtin.direct_launcher import DirectLauncher\n"
+        "from xpm_core.builtin.local.direct_launcher import DirectLauncher\n"
         "def find_launcher(requirement, tags):\n    return DirectLauncher(max_running=7)\n"
     )
     stat = path.stat()

@@ -7,7 +7,7 @@ import warnings
 
 import pytest
 
-from xpm_core.plugins import PluginLoadWarning, PluginStatus, make_plugin_manager
+from xpm_core.plugin.manager import PluginLoadWarning, PluginStatus, make_plugin_manager
 
 BROKEN_PLUGIN = {"broken_plugin/plugin.py": "import not_a_real_module_xyz\n"}
 
@@ -26,7 +26,7 @@ def test_empty_allow_list_loads_no_plugin(kitchen_site, monkeypatch):
     assert kitchen_site.statuses(pm) == {"kitchen": PluginStatus.NOT_LOADED}
     assert pm.get_plugin("kitchen") is None
     # built-ins are part of the core and are always there
-    assert pm.get_plugin("xpm_core.builtin.commands") is not None
+    assert pm.get_plugin("xpm_core.builtin.commands.plugin") is not None
 
 
 @pytest.mark.parametrize("allow", ["kitchen", "xpm-kitchen-sink", " kitchen , other"])

@@ -10,10 +10,10 @@ from types import SimpleNamespace
 import pytest
 
 from xpm_core import hookimpl
-from xpm_core.components import ConnectorMatch, LauncherType
-from xpm_core.job_state import JobState
-from xpm_core.plugins import PluginLoadWarning, make_plugin_manager
-from xpm_core.registry import PluginRegistry, UnhandledURLError, UnknownComponentError
+from xpm_core.plugin.components import ConnectorMatch, LauncherType
+from xpm_core.plugin.job_state import JobState
+from xpm_core.plugin.manager import PluginLoadWarning, make_plugin_manager
+from xpm_core.plugin.registry import PluginRegistry, UnhandledURLError, UnknownComponentError
 
 
 def registry_with(*plugins: tuple[str, object]) -> PluginRegistry:
@@ -48,7 +48,7 @@ def test_components_of_every_kind(kitchen_site):
     assert registry.launchers().provider("kitchen") == "xpm-kitchen-sink (kitchen)"
     assert registry.provided_by("kitchen") == {
         "connectors": ["kitchen"], "launchers": ["kitchen"], "serializers": ["fraction"],
-        "monitors": ["kitchen"], "commands": ["kitchen"],
+        "monitors": ["kitchen"], "commands": ["kitchen"], "skill_sections": ["kitchen"],
     }
 
 

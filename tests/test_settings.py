@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from xpm_core.settings import (
+from xpm_core.settings.settings_file import (
     Settings,
     SettingsError,
     UnknownWorkspaceError,

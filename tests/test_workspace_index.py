@@ -14,7 +14,7 @@ from typing import Any, Optional
 
 import pytest
 
-from xpm_core.job_state import JobState
+from xpm_core.plugin.job_state import JobState
 from xpm_core.workspace.index import WorkspaceIndex, index_path, rebuild
 from xpm_core.workspace.records import JobSubmission
 

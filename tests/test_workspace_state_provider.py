@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from xpm_core.job_state import JobState
+from xpm_core.plugin.job_state import JobState
 from xpm_core.workspace.state_provider import UnknownExperimentError, WorkspaceStateProvider
 
 LEARN = "mypkg.tasks.learn"

@@ -12,17 +12,17 @@ __version__ = "0.1.0"
 # nothing is imported until a name is first used (PEP 562 module __getattr__).
 _LAZY_EXPORTS: dict[str, str] = {
     # plugin system
-    "hookimpl": "xpm_core.hookspecs",
-    "ConnectorType": "xpm_core.components",
-    "LauncherType": "xpm_core.components",
-    "SerializerType": "xpm_core.components",
-    "MonitorType": "xpm_core.components",
-    "CommandType": "xpm_core.components",
-    "PluginRegistry": "xpm_core.registry",
-    "make_plugin_manager": "xpm_core.plugins",
-    "get_registry": "xpm_core.plugins",
+    "hookimpl": "xpm_core.plugin.hookspecs",
+    "ConnectorType": "xpm_core.plugin.components",
+    "LauncherType": "xpm_core.plugin.components",
+    "SerializerType": "xpm_core.plugin.components",
+    "MonitorType": "xpm_core.plugin.components",
+    "CommandType": "xpm_core.plugin.components",
+    "PluginRegistry": "xpm_core.plugin.registry",
+    "make_plugin_manager": "xpm_core.plugin.manager",
+    "get_registry": "xpm_core.plugin.registry",
     "make_cli": "xpm_core.cli",
-    "JobState": "xpm_core.job_state",
+    "JobState": "xpm_core.plugin.job_state",
     # running experiments
     "experiment": "xpm_core.runtime.experiment",
     "RunMode": "xpm_core.runtime.experiment",
@@ -30,10 +30,10 @@ _LAZY_EXPORTS: dict[str, str] = {
     "TaskCancelled": "xpm_core.runtime.errors",
     "TransientMode": "xpm_core.runtime.job",
     "Prepare": "xpm_core.runtime.prepare",
-    "Launcher": "xpm_core.launcher",
-    "Connector": "xpm_core.connector",
-    "DirectLauncher": "xpm_core.builtin.direct_launcher",
-    "LocalConnector": "xpm_core.builtin.local_connector",
+    "Launcher": "xpm_core.plugin.launcher",
+    "Connector": "xpm_core.plugin.connector",
+    "DirectLauncher": "xpm_core.builtin.local.direct_launcher",
+    "LocalConnector": "xpm_core.builtin.local.connector",
     # launcher finder (launchers.py)
     "find_launcher": "xpm_core.launcherfinder.finder",
     "LauncherNotFoundError": "xpm_core.launcherfinder.finder",
@@ -66,7 +66,7 @@ _LAZY_EXPORTS: dict[str, str] = {
     "ParameterGroup": "xpm_core.config.partial",
     "Partial": "xpm_core.config.partial",
     "Annotated": "typing",
-    "ValueSerializer": "xpm_core.value_serializer",
+    "ValueSerializer": "xpm_core.plugin.value_serializer",
     # serialization
     "save": "xpm_core.serialization.files",
     "load": "xpm_core.serialization.files",
@@ -90,26 +90,27 @@ if TYPE_CHECKING:  # pragma: no cover - static analysers see real imports
     from typing import Annotated
 
     from xpm_core.cli import make_cli
-    from xpm_core.components import (
+    from xpm_core.plugin.components import (
         CommandType,
         ConnectorType,
         LauncherType,
         MonitorType,
         SerializerType,
     )
-    from xpm_core.hookspecs import hookimpl
-    from xpm_core.builtin.direct_launcher import DirectLauncher
-    from xpm_core.builtin.local_connector import LocalConnector
-    from xpm_core.connector import Connector
-    from xpm_core.job_state import JobState
-    from xpm_core.launcher import Launcher
+    from xpm_core.plugin.hookspecs import hookimpl
+    from xpm_core.builtin.local.direct_launcher import DirectLauncher
+    from xpm_core.builtin.local.connector import LocalConnector
+    from xpm_core.plugin.connector import Connector
+    from xpm_core.plugin.job_state import JobState
+    from xpm_core.plugin.launcher import Launcher
     from xpm_core.runtime.errors import GracefulTimeout, TaskCancelled
     from xpm_core.runtime.experiment import RunMode, experiment
     from xpm_core.runtime.job import TransientMode
     from xpm_core.runtime.prepare import Prepare
     from xpm_core.launcherfinder.finder import LauncherNotFoundError, find_launcher
-    from xpm_core.plugins import get_registry, make_plugin_manager
-    from xpm_core.registry import PluginRegistry
+    from xpm_core.plugin.manager import make_plugin_manager
+    from xpm_core.plugin.registry import get_registry
+    from xpm_core.plugin.registry import PluginRegistry
     from xpm_core.workspace.index import WorkspaceIndex
     from xpm_core.workspace.records import JobSubmission
     from xpm_core.workspace.state_provider import WorkspaceStateProvider
@@ -141,7 +142,7 @@ if TYPE_CHECKING:  # pragma: no cover - static analysers see real imports
         state_dict,
     )
     from xpm_core.serialization.params import from_task_dir
-    from xpm_core.value_serializer import ValueSerializer
+    from xpm_core.plugin.value_serializer import ValueSerializer
 
 
 __getattr__ = lazy_getattr(__name__, _LAZY_EXPORTS)

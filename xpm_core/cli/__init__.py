@@ -10,8 +10,8 @@ import click
 from xpm_core import __version__
 
 if TYPE_CHECKING:
-    from xpm_core.plugins import XpmPluginManager
-    from xpm_core.registry import PluginRegistry
+    from xpm_core.plugin.manager import XpmPluginManager
+    from xpm_core.plugin.registry import PluginRegistry
 
 
 class PluginCommandGroup(click.Group):
@@ -64,11 +64,18 @@ class PluginCommandGroup(click.Group):
 
 
 def make_cli(pm: XpmPluginManager | None = None) -> click.Group:
-    """Build the ``xpm`` command group over ``pm`` (by default, the installed plugins)."""
-    from xpm_core.plugins import make_plugin_manager
-    from xpm_core.registry import PluginRegistry
+    """Build the ``xpm`` command group over ``pm`` (by default, the installed plugins).
 
-    registry = PluginRegistry(pm if pm is not None else make_plugin_manager())
+    The registry over ``pm`` becomes the process's registry (:func:`install_registry`), so the
+    commands, the scheduler and the monitors they start all see the same plugins.
+    """
+    from xpm_core.plugin.registry import PluginRegistry, get_registry, install_registry
+
+    if pm is None:
+        registry = get_registry()
+    else:
+        registry = PluginRegistry(pm)
+        install_registry(registry)
 
     @click.group(
         cls=PluginCommandGroup,
@@ -100,7 +107,7 @@ def make_cli(pm: XpmPluginManager | None = None) -> click.Group:
 
 
 def _show_warning(message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> None:
-    from xpm_core.plugins import PluginLoadWarning
+    from xpm_core.plugin.manager import PluginLoadWarning
 
     if issubclass(category, PluginLoadWarning):
         # One readable line per plugin problem, not Python's source-location format.

@@ -73,7 +73,7 @@ def list_command(workspace: Path) -> None:
     One line per experiment: "ID [HOSTNAME] (DONE/TOTAL jobs) STATUS". Failed jobs do not
     count as finished.
     """
-    from xpm_core.job_state import JobState
+    from xpm_core.plugin.job_state import JobState
     from xpm_core.workspace import disk
     from xpm_core.workspace.index import WorkspaceIndex
 
@@ -142,7 +142,7 @@ def _choose_workspace(workdir: Optional[str], workspace_id: Optional[str], flag:
         role = "source" if flag == "from" else "destination"
         if not sys.stdin.isatty():
             raise click.UsageError(f"give the {role} workspace: --{flag}-workspace ID or --{flag}-workdir PATH")
-        from xpm_core.settings import SettingsError, load_settings
+        from xpm_core.settings.settings_file import SettingsError, load_settings
 
         try:
             known = [workspace.id for workspace in load_settings().workspaces]

@@ -16,8 +16,8 @@ import click
 from xpm_core.cli.workspace_options import existing_workspace, resolve_workspace
 
 if TYPE_CHECKING:
-    from xpm_core.launcher import ProcessRef
-    from xpm_core.registry import PluginRegistry
+    from xpm_core.plugin.launcher import ProcessRef
+    from xpm_core.plugin.registry import PluginRegistry
     from xpm_core.workspace.index import JobLine, WorkspaceIndex
 
 #: Seconds between two reads of a log that ``xpm jobs log -f`` follows.
@@ -132,7 +132,7 @@ def _tag_value(value: Any) -> str:
 
 def _state_labels() -> dict[Any, str]:
     """The state column of each state, padded (``JobState.name`` is slow to read 100,000 times)."""
-    from xpm_core.job_state import JobState
+    from xpm_core.plugin.job_state import JobState
 
     return {state: f"{state.name:<11}" for state in JobState}
 
@@ -201,19 +201,14 @@ def list_command(
 
 
 def _registry() -> PluginRegistry:
-    from xpm_core.registry import PluginRegistry
-
-    root = click.get_current_context().find_root().obj
-    if isinstance(root, PluginRegistry):
-        return root
-    from xpm_core.plugins import get_registry
+    from xpm_core.plugin.registry import get_registry
 
     return get_registry()
 
 
 def _process_ref(job: JobLine) -> Optional[ProcessRef]:
     """The job's ``NAME.pid``, or None when it has none (not started) or it cannot be read."""
-    from xpm_core.launcher import ProcessRef
+    from xpm_core.plugin.launcher import ProcessRef
     from xpm_core.workspace.disk import task_name
 
     pid_file = Path(job.path) / f"{task_name(job.task_id)}.pid"
@@ -237,7 +232,7 @@ class _KillReport:
 async def _kill(targets: list[tuple[JobLine, ProcessRef]], registry: PluginRegistry, perform: bool,
                 fullpath: bool, show_tags: bool) -> _KillReport:
     """Cancel (or say what would be cancelled) each job still alive."""
-    from xpm_core.launcher import ProcessStatus
+    from xpm_core.plugin.launcher import ProcessStatus
 
     # One status query per launcher and connector for all its jobs, as the scheduler polls.
     groups: dict[tuple[str, str], list[tuple[JobLine, ProcessRef]]] = {}

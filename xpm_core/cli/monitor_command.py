@@ -23,7 +23,7 @@ def monitor_command(
 
     Opens the web monitor (plugin xpm-web) by default, the console view with --console.
     """
-    from xpm_core.monitor import create_monitor, monitor_available
+    from xpm_core.plugin.monitor import create_monitor, monitor_available
     from xpm_core.workspace.index import WorkspaceIndex
 
     if console and (port is not None or host is not None):

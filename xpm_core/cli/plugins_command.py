@@ -7,9 +7,9 @@ from typing import Any
 
 import click
 
-from xpm_core.hookspecs import XpmSpecs
-from xpm_core.plugins import LOAD_PLUGINS_ENV, PluginStatus
-from xpm_core.registry import PluginRegistry
+from xpm_core.plugin.hookspecs import XpmSpecs
+from xpm_core.plugin.manager import LOAD_PLUGINS_ENV, PluginStatus
+from xpm_core.plugin.registry import PluginRegistry
 
 HOOK_NAMES = sorted(name for name in dir(XpmSpecs) if name.startswith("xpm_"))
 COLUMNS = ("Name", "Version", "Entry point", "Status", "Provides", "Hooks")

@@ -80,7 +80,7 @@ def _start_watchers(xp: experiment, view: str | None, options: dict[str, Any]) -
     from xpm_core.experiments.progress import ProgressLine
 
     if view is not None:
-        from xpm_core.monitor import create_monitor
+        from xpm_core.plugin.monitor import create_monitor
 
         monitor = create_monitor(view, xp.workspace, experiment_id=xp.name, run_id=xp.run_id, **options)
         monitor.start()
@@ -158,7 +158,7 @@ def run_experiment_command(
     """
     _configure_logging(debug)
     if xpm_config_dir is not None:
-        from xpm_core.settings import CONFIG_DIR_ENV
+        from xpm_core.settings.settings_file import CONFIG_DIR_ENV
 
         os.environ[CONFIG_DIR_ENV] = str(Path(xpm_config_dir).absolute())
     if host is not None and port is None:
@@ -166,7 +166,7 @@ def run_experiment_command(
     if port is not None and console:
         raise click.UsageError("--port (web monitor) and --console exclude each other: choose one view")
     if port is not None:
-        from xpm_core.monitor import monitor_available
+        from xpm_core.plugin.monitor import monitor_available
 
         if not monitor_available("web"):
             raise CommandError("--port needs the web monitor, which is not installed: pip install xpm-web", 2)

@@ -15,7 +15,7 @@ def resolve_workspace(workdir: str | None, workspace_id: str | None, experiment_
     ``--workspace ID`` > ``--workdir PATH`` > the first workspace whose triggers match the
     experiment > the first configured workspace. Errors become one-line usage errors.
     """
-    from xpm_core.settings import SettingsError, UnknownWorkspaceError, WorkspaceSettings, load_settings
+    from xpm_core.settings.settings_file import SettingsError, UnknownWorkspaceError, WorkspaceSettings, load_settings
 
     try:
         settings = load_settings()

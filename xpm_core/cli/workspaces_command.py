@@ -18,7 +18,7 @@ def list_command(verbose: bool) -> None:
     With -v, also the environment variables given to the workspace's jobs and its maximum
     number of retries.
     """
-    from xpm_core.settings import SettingsError, load_settings, settings_path
+    from xpm_core.settings.settings_file import SettingsError, load_settings, settings_path
 
     try:
         settings = load_settings()

@@ -9,7 +9,7 @@ from typing import Callable, Iterable, TextIO
 
 import attrs
 
-from xpm_core.job_state import JobState
+from xpm_core.plugin.job_state import JobState
 
 #: Seconds between two refreshes of the line on a terminal, and between two lines in a log file.
 TERMINAL_INTERVAL = 0.5

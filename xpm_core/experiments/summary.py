@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Iterable
 
 from xpm_core.experiments.progress import StateCounts
-from xpm_core.job_state import JobState
+from xpm_core.plugin.job_state import JobState
 
 if TYPE_CHECKING:
     from xpm_core.runtime.job import Job

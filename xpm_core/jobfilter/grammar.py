@@ -29,7 +29,7 @@ from xpm_core.jobfilter.expressions import (
     Variable,
 )
 from xpm_core.grammar_errors import after_previous_token, expected_message, readable_probes
-from xpm_core.job_state import JobState
+from xpm_core.plugin.job_state import JobState
 
 NUMBER_PATTERN = r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
 

@@ -11,12 +11,12 @@ import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
-from xpm_core import user_config
+from xpm_core.settings import directory as user_config
 from xpm_core.launcherfinder.grammar import parse
 from xpm_core.launcherfinder.specs import HostRequirement
 
 if TYPE_CHECKING:
-    from xpm_core.launcher import Launcher
+    from xpm_core.plugin.launcher import Launcher
 
 logger = logging.getLogger("xpm.launchers")
 
@@ -85,7 +85,7 @@ def find_launcher(
         logger.debug("no %s: jobs run on this machine", path)
         return _local_launcher()
 
-    from xpm_core.launcher import Launcher
+    from xpm_core.plugin.launcher import Launcher
 
     find = _load(path)
     for requirement in requirements:
@@ -129,7 +129,7 @@ def _requirement(spec: str | HostRequirement) -> HostRequirement:
 
 
 def _local_launcher() -> Launcher:
-    from xpm_core.plugins import get_registry
+    from xpm_core.plugin.registry import get_registry
 
     # Through the registry, as any launcher: the built-in ``direct`` one on the local connector.
     return get_registry().launchers()["direct"].create()

@@ -18,7 +18,7 @@ from typing import Any, Callable, Optional
 
 import attrs
 
-from xpm_core.job_state import JobState
+from xpm_core.plugin.job_state import JobState
 from xpm_core.workspace import disk
 
 STAGING_DIR = ".xpm-staging"

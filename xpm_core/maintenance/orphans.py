@@ -7,7 +7,7 @@ from pathlib import Path
 
 import attrs
 
-from xpm_core.job_state import JobState
+from xpm_core.plugin.job_state import JobState
 from xpm_core.workspace import disk
 
 

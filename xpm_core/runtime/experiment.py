@@ -20,15 +20,15 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from xpm_core.job_state import JobState
+from xpm_core.plugin.job_state import JobState
 from xpm_core.runtime.job import Job, JobContext, TransientMode, dependencies_of
 
 if TYPE_CHECKING:
-    from xpm_core.settings import WorkspaceSettings
+    from xpm_core.settings.settings_file import WorkspaceSettings
     from xpm_core.config.objects import ConfigMixin
     from xpm_core.runtime.tokens import CounterToken
     from xpm_core.config.submission import SubmitRequest
-    from xpm_core.launcher import Launcher
+    from xpm_core.plugin.launcher import Launcher
     from xpm_core.runtime.scheduler import Scheduler
 
 logger = logging.getLogger("xpm.experiment")
@@ -67,11 +67,11 @@ class RunMode(str, enum.Enum):
 
 def _settings_defaults(workdir: Any) -> tuple[dict[str, str], int]:
     """Job environment and max_retries from settings.yaml, if there is one (else nothing)."""
-    from xpm_core.user_config import config_dir
+    from xpm_core.settings.directory import config_dir
 
     env: dict[str, str] = {}
     if (config_dir() / "settings.yaml").exists():  # parsing YAML costs: only when there is a file
-        from xpm_core.settings import load_settings
+        from xpm_core.settings.settings_file import load_settings
 
         env.update(load_settings().env)
     env.update(getattr(workdir, "env", {}))
@@ -228,7 +228,7 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
     @contextlib.contextmanager
     def _experiment_lock(self):
         """One live run per experiment: a second driver waits, saying who holds the lock."""
-        from xpm_core.builtin.local_connector import LocalConnector
+        from xpm_core.builtin.local.connector import LocalConnector
 
         lock_path = self.experiment_dir / "lock"
         holder = self.experiment_dir / "lock.holder"
@@ -324,7 +324,7 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
                 run_prepare(config)
             return job
 
-        from xpm_core.runtime.records import submission
+        from xpm_core.runtime.index_updates import submission
 
         assert self._scheduler is not None
         # Recorded before scheduling, so the index knows the job when its first state arrives.
@@ -452,7 +452,7 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
         )
 
     def _post_record(self, method: str, *args: Any, **kwargs: Any) -> None:
-        from xpm_core.runtime.records import record
+        from xpm_core.runtime.index_updates import record
 
         assert self._scheduler is not None
         self._scheduler.records.post(record, self.workspace, method, *args, **kwargs)
@@ -465,6 +465,6 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
 
 
 def _default_launcher() -> Launcher:
-    from xpm_core.launcher_settings import configured_launcher
+    from xpm_core.settings.launchers import configured_launcher
 
     return configured_launcher("direct")

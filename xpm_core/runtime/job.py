@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from xpm_core.config.generators import GenerationContext
-from xpm_core.job_state import JobState
+from xpm_core.plugin.job_state import JobState
 
 if TYPE_CHECKING:
     from xpm_core.config.objects import ConfigMixin
     from xpm_core.config.partial import Partial
-    from xpm_core.launcher import Launcher, ProcessRef
+    from xpm_core.plugin.launcher import Launcher, ProcessRef
     from xpm_core.runtime.experiment import experiment
 
 

@@ -7,7 +7,7 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-from xpm_core.launcher import JobLaunch
+from xpm_core.plugin.launcher import JobLaunch
 
 if TYPE_CHECKING:
     from xpm_core.runtime.job import Job

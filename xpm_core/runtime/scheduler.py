@@ -15,8 +15,8 @@ import threading
 import time
 from typing import Callable, ClassVar
 
-from xpm_core.job_state import JobState
-from xpm_core.launcher import Launcher, ProcessRef, ProcessState, ProcessStatus
+from xpm_core.plugin.job_state import JobState
+from xpm_core.plugin.launcher import Launcher, ProcessRef, ProcessState, ProcessStatus
 from xpm_core.runtime.job import Job, TransientMode
 from xpm_core.runtime.job_folder import write_job_folder
 from xpm_core.runtime.notifier import Notifier
@@ -135,7 +135,7 @@ class Scheduler:
         job.failure_reason = reason if state is JobState.ERROR else None
         if previous is state:
             return
-        from xpm_core.runtime.records import record
+        from xpm_core.runtime.index_updates import record
 
         self.records.post(
             record,
@@ -265,7 +265,7 @@ class Scheduler:
         ref = self._read_process(job)
         if ref is None:
             return None
-        from xpm_core.plugins import get_registry
+        from xpm_core.plugin.registry import get_registry
 
         try:
             launcher = job.launcher
@@ -358,7 +358,7 @@ class Scheduler:
 
 def notify_plugins(event: str, *args: object) -> None:
     """Deliver an event to the plugins (run by the ``hooks`` notifier: loading them costs)."""
-    from xpm_core.plugins import get_registry
+    from xpm_core.plugin.registry import get_registry
 
     getattr(get_registry(), event)(*args)
 

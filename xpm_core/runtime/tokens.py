@@ -28,7 +28,7 @@ class TokenDependency:
 
 
 def _process_alive(pid: int, start: str | None) -> bool:
-    from xpm_core.builtin.local_connector import LocalConnector
+    from xpm_core.builtin.local.connector import LocalConnector
 
     return LocalConnector().process_info(pid, start).running
 
@@ -68,7 +68,7 @@ class CounterToken:
         return task
 
     def _lock(self):
-        from xpm_core.builtin.local_connector import LocalConnector
+        from xpm_core.builtin.local.connector import LocalConnector
 
         return LocalConnector().lock(self.path / "ipc.lock")
 
@@ -99,7 +99,7 @@ class CounterToken:
 
     def try_acquire(self, job: Job, count: int) -> bool:
         """Take ``count`` units for ``job`` if they are free."""
-        from xpm_core.builtin.local_connector import process_start_stamp
+        from xpm_core.builtin.local.connector import process_start_stamp
 
         with self._lock():
             if self._holder(job).exists():

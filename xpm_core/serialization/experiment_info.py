@@ -11,7 +11,7 @@ import attrs
 
 from xpm_core.serialization.files import from_state_dict
 from xpm_core.serialization.objects import ObjectWriter, load_objects
-from xpm_core.value_serializer import DeserializationContext, SerializationContext
+from xpm_core.plugin.value_serializer import DeserializationContext, SerializationContext
 
 OBJECTS_FILE = "objects.jsonl"
 

@@ -6,7 +6,7 @@ from enum import Enum
 from typing import Any, Callable, Dict
 
 from xpm_core.config.objects import ConfigMixin
-from xpm_core.value_serializer import DeserializationContext, SerializationContext, ValueSerializer
+from xpm_core.plugin.value_serializer import DeserializationContext, SerializationContext, ValueSerializer
 
 # Serializer instances by SerializerType name, and the choice per Python class: the registry
 # walks the MRO and loads plugins, which is too slow to repeat for every value.
@@ -20,7 +20,7 @@ class SerializationError(TypeError):
 
 
 def _registry() -> Any:
-    from xpm_core.plugins import get_registry  # noqa: PLC0415 - loads plugins, only when needed
+    from xpm_core.plugin.registry import get_registry  # noqa: PLC0415 - loads plugins, only when needed
 
     return get_registry()
 
@@ -48,7 +48,7 @@ def serializer_for_tag(tag: str) -> ValueSerializer | None:
     serializer = _by_tag.get(tag)
     if serializer is not None:
         return serializer
-    from xpm_core.builtin.value_serializers import BUILTIN_TAGS  # noqa: PLC0415
+    from xpm_core.builtin.serializers.standard_types import BUILTIN_TAGS  # noqa: PLC0415
 
     builtin = BUILTIN_TAGS.get(tag)
     if builtin is not None:

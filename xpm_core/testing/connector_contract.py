@@ -9,8 +9,8 @@ from typing import ClassVar
 
 import pytest
 
-from xpm_core.connector import Connector
-from xpm_core.plugins import get_registry
+from xpm_core.plugin.connector import Connector
+from xpm_core.plugin.registry import get_registry
 
 #: Seconds a test waits for a process to change state before failing.
 PATIENCE = 30.0

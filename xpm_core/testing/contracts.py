@@ -14,18 +14,18 @@ import warnings
 from importlib.metadata import EntryPoint, distribution
 from typing import ClassVar
 
-from xpm_core.components import resolve
-from xpm_core.plugins import (
+from xpm_core.plugin.components import resolve
+from xpm_core.plugin.manager import (
     DISABLE_PLUGINS_ENV,
     ENTRY_POINT_GROUP,
     LOAD_PLUGINS_ENV,
     PluginLoadWarning,
     make_plugin_manager,
 )
-from xpm_core.registry import PluginRegistry
+from xpm_core.plugin.registry import PluginRegistry
 
 #: Top-level packages an entry module may pull in besides the standard library and itself:
-#: what ``xpm_core.hookspecs`` and ``xpm_core.components`` need.
+#: what ``xpm_core.plugin.hookspecs`` and ``xpm_core.plugin.components`` need.
 LIGHT_PACKAGES = frozenset({"xpm_core", "pluggy", "attr", "attrs"})
 
 

@@ -13,14 +13,14 @@ import pytest
 if TYPE_CHECKING:
     from click.testing import Result
 
-    from xpm_core.plugins import XpmPluginManager
-    from xpm_core.registry import PluginRegistry
+    from xpm_core.plugin.manager import XpmPluginManager
+    from xpm_core.plugin.registry import PluginRegistry
 
 
 @pytest.fixture
 def xpm_pm() -> XpmPluginManager:
     """A fresh plugin manager over the installed plugins (honours XPM_LOAD/DISABLE_PLUGINS)."""
-    from xpm_core.plugins import make_plugin_manager
+    from xpm_core.plugin.manager import make_plugin_manager
 
     return make_plugin_manager()
 
@@ -28,7 +28,7 @@ def xpm_pm() -> XpmPluginManager:
 @pytest.fixture
 def xpm_registry(xpm_pm: XpmPluginManager) -> PluginRegistry:
     """The typed registry over ``xpm_pm``."""
-    from xpm_core.registry import PluginRegistry
+    from xpm_core.plugin.registry import PluginRegistry
 
     return PluginRegistry(xpm_pm)
 

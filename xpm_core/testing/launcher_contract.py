@@ -11,9 +11,9 @@ from typing import ClassVar, Mapping, Sequence
 import attrs
 import pytest
 
-from xpm_core.connector import Connector
-from xpm_core.launcher import JobLaunch, Launcher, ProcessRef, ProcessState, ProcessStatus
-from xpm_core.plugins import get_registry
+from xpm_core.plugin.connector import Connector
+from xpm_core.plugin.launcher import JobLaunch, Launcher, ProcessRef, ProcessState, ProcessStatus
+from xpm_core.plugin.registry import get_registry
 
 
 class LauncherContract:

@@ -16,9 +16,9 @@ from typing import Any, ClassVar, Iterator, Mapping
 
 import pytest
 
-from xpm_core.job_state import JobState
-from xpm_core.monitor import Monitor
-from xpm_core.plugins import get_registry
+from xpm_core.plugin.job_state import JobState
+from xpm_core.plugin.monitor import Monitor
+from xpm_core.plugin.registry import get_registry
 
 EXPERIMENT_ID = "contract-xp"
 RUN_ID = "20250101_000000"

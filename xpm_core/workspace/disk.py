@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator, Optional
 
 import attrs
 
-from xpm_core.job_state import JobState
+from xpm_core.plugin.job_state import JobState
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from typing import Any, Mapping, Optional
 
 import attrs
 
-from xpm_core.job_state import JobState
+from xpm_core.plugin.job_state import JobState
 
 
 @attrs.frozen(kw_only=True)

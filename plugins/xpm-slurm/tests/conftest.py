@@ -11,8 +11,8 @@ from typing import Any, Sequence
 
 import pytest
 
-from xpm_core.builtin.local_connector import LocalConnector
-from xpm_core.connector import CommandResult
+from xpm_core import LocalConnector
+from xpm_core.plugin import CommandResult
 
 #: CI sets it: a missing cluster is then a failure, not a skip.
 REQUIRE_ENV = "XPM_REQUIRE_SLURM"

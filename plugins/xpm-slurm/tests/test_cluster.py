@@ -12,8 +12,8 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from xpm_core.launcher import JobLaunch, ProcessRef, ProcessState, ProcessStatus
-from xpm_core.plugins import get_registry
+from xpm_core.plugin import JobLaunch, ProcessRef, ProcessState, ProcessStatus
+from xpm_core.plugin import get_registry
 from xpm_slurm.launcher import SlurmLauncher
 
 pytestmark = pytest.mark.usefixtures("slurm_cluster")
@@ -328,7 +328,7 @@ def test_reattach_after_the_driver_died(tmp_path):
     driver = f"""
 import asyncio, json, sys
 from pathlib import PurePosixPath
-from xpm_core.launcher import JobLaunch
+from xpm_core.plugin import JobLaunch
 from xpm_slurm.launcher import SlurmLauncher
 job = JobLaunch(job_id="r" * 64, task_id="t", directory=PurePosixPath({str(job.directory)!r}),
                 name="reattached",

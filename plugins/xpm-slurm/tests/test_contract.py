@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from xpm_core.connector import Connector
-from xpm_core.launcher import Launcher
-from xpm_core.plugins import get_registry
+from xpm_core.plugin import Connector
+from xpm_core.plugin import Launcher
+from xpm_core.plugin import get_registry
 from xpm_core.testing import LauncherContract, PluginPackageContract
 
 

@@ -7,9 +7,9 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from xpm_core.builtin.local_connector import LocalConnector
-from xpm_core.connector import CommandResult
-from xpm_core.launcher import JobLaunch, ProcessRef, ProcessState, ProcessStatus
+from xpm_core import LocalConnector
+from xpm_core.plugin import CommandResult
+from xpm_core.plugin import JobLaunch, ProcessRef, ProcessState, ProcessStatus
 from xpm_slurm import status
 from xpm_slurm.cli import parse_sinfo
 from xpm_slurm.launcher import SlurmLauncher
@@ -497,18 +497,19 @@ def test_a_settings_yaml_section_builds_a_launcher():
 
 
 def get_registry_launcher():
-    from xpm_core.plugins import get_registry
+    from xpm_core.plugin import get_registry
 
     return get_registry().launchers()["slurm"]
 
 
 def test_core_settings_loader_builds_the_launcher():
     """The core's settings.yaml path: options checked against SlurmSettings, then the factory."""
-    launcher_settings = pytest.importorskip("xpm_core.launcher_settings")
+    from xpm_core.plugin import LauncherSettingsError, launcher_options
+
     section = {"partition": "gpu", "array_window": 0, "extra": ["--exclusive"]}
-    keywords = launcher_settings.launcher_options("slurm", section, SlurmSettings)
+    keywords = launcher_options("slurm", section, SlurmSettings)
     launcher = get_registry_launcher().create(**keywords)
     assert launcher.options.sbatch_arguments() == ["--partition=gpu", "--exclusive"]
     assert launcher.settings.array_window == 0
-    with pytest.raises(launcher_settings.LauncherSettingsError, match="unknown option.*partitoin"):
-        launcher_settings.launcher_options("slurm", {"partitoin": "gpu"}, SlurmSettings)
+    with pytest.raises(LauncherSettingsError, match="unknown option.*partitoin"):
+        launcher_options("slurm", {"partitoin": "gpu"}, SlurmSettings)

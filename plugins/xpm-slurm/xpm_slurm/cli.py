@@ -9,7 +9,7 @@ from typing import Any
 import attrs
 import click
 
-from xpm_core.connector import CommandError, Connector
+from xpm_core.plugin import CommandError, Connector
 
 #: One line per group of nodes alike within a partition: the partition name (``*`` marks the
 #: default), availability, time limit, default time, node count, CPUs and memory (MB) per node,
@@ -68,7 +68,7 @@ def parse_sinfo(output: str) -> list[Partition]:
 
 
 def _connector() -> Connector:
-    from xpm_core.plugins import get_registry
+    from xpm_core.plugin import get_registry
 
     return get_registry().connectors()["local"].create()
 

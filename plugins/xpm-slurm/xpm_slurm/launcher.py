@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any, Hashable, Sequence
 
 import attrs
 
-from xpm_core.connector import CommandError, CommandResult
-from xpm_core.launcher import JobLaunch, Launcher, ProcessRef, ProcessState, ProcessStatus
+from xpm_core.plugin import CommandError, CommandResult
+from xpm_core.plugin import JobLaunch, Launcher, ProcessRef, ProcessState, ProcessStatus
 from xpm_slurm import status
 from xpm_slurm.batching import Gatherer, Outcome
 from xpm_slurm.options import SlurmOptions
@@ -22,8 +22,8 @@ from xpm_slurm.settings import SlurmSettings
 from xpm_slurm.submission import SubmitLimitReached, SubmitPolicy, SubmitThrottle
 
 if TYPE_CHECKING:
-    from xpm_core.connector import Connector
-    from xpm_core.registry import PluginRegistry
+    from xpm_core.plugin import Connector
+    from xpm_core.plugin import PluginRegistry
 
 logger = logging.getLogger("xpm.slurm")
 

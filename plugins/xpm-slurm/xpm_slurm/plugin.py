@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from xpm_core.components import CommandType, LauncherType
-from xpm_core.hookspecs import hookimpl
+from xpm_core.plugin import CommandType, LauncherType, hookimpl
 
 
 @hookimpl

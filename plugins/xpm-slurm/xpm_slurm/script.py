@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 from typing import Mapping, Sequence
 
-from xpm_core.launcher import JobLaunch
+from xpm_core.plugin import JobLaunch
 
 #: Set in every job's environment: the ``module:attr`` of the function that tells a running
 #: task how many seconds it has left (see ``xpm_slurm.remaining``).

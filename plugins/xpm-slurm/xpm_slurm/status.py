@@ -7,7 +7,7 @@ from typing import Iterable, Iterator, Mapping, Sequence
 
 import attrs
 
-from xpm_core.launcher import ProcessState, ProcessStatus
+from xpm_core.plugin import ProcessState, ProcessStatus
 
 #: sacct fields asked for, in this order (``-P``: separated by ``|``).
 SACCT_FIELDS = ("JobID", "JobName", "State", "ExitCode", "Submit", "Reason")

@@ -10,7 +10,7 @@ from typing import Awaitable, Callable
 
 import attrs
 
-from xpm_core.connector import CommandResult
+from xpm_core.plugin import CommandResult
 
 logger = logging.getLogger("xpm.slurm")
 

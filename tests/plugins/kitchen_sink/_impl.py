@@ -47,3 +47,7 @@ def kitchen_command() -> None:
 def wash(what: str) -> None:
     """Wash WHAT."""
     click.echo(f"washed {what}")
+
+
+#: The reference section this plugin adds to the agent skill.
+SKILL_SECTION = "# Kitchen tools\n\nThe kitchen launcher runs jobs in the kitchen.\n"

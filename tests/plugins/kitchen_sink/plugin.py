@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from xpm_core import hookimpl
-from xpm_core.components import (
+from xpm_core.plugin.components import (
     CommandType,
     ConnectorMatch,
     ConnectorType,
     LauncherType,
     MonitorType,
     SerializerType,
+    SkillSectionType,
 )
 
 IMPL = "kitchen_sink._impl"
@@ -51,6 +52,11 @@ def xpm_monitors():
 @hookimpl
 def xpm_commands():
     yield CommandType(name="kitchen", factory=f"{IMPL}:kitchen_command", summary="Kitchen tools")
+
+
+@hookimpl
+def xpm_skill_sections():
+    yield SkillSectionType(name="kitchen", title="Kitchen tools", factory=f"{IMPL}:SKILL_SECTION")
 
 
 @hookimpl

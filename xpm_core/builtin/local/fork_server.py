@@ -2,7 +2,7 @@
 
 Starting a job with ``python NAME.py`` costs an interpreter start-up plus importing the job
 runtime (``xpm_core.run``, the ``params.json`` reader), most of a trivial job's time. The
-local connector instead asks a zygote (:mod:`xpm_core.builtin.zygote`), started once per
+local connector instead asks a zygote (:mod:`xpm_core.builtin.local.zygote`), started once per
 driver at the first job, to fork a child that has those modules already imported. The zygote
 reaps its children and reports their exit codes, so they are known as for ``Popen`` children.
 
@@ -28,7 +28,7 @@ import threading
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from xpm_core.connector import PathLike, ProcessInfo
+from xpm_core.plugin.connector import PathLike, ProcessInfo
 
 logger = logging.getLogger("xpm.fork_server")
 
@@ -143,7 +143,7 @@ class ForkServer:
 
         # The folder holding the xpm_core the driver runs: the zygote must preload that one.
         root = str(Path(xpm_core.__file__).resolve().parent.parent)
-        code = f"import sys; sys.path[0] = {root!r}; from xpm_core.builtin.zygote import main; main()"
+        code = f"import sys; sys.path[0] = {root!r}; from xpm_core.builtin.local.zygote import main; main()"
         environ = dict(os.environ)
         try:
             process = subprocess.Popen(

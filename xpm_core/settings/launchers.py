@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 if TYPE_CHECKING:
-    from xpm_core.launcher import Launcher
+    from xpm_core.plugin.launcher import Launcher
 
 
 class LauncherSettingsError(ValueError):
@@ -35,13 +35,13 @@ def launcher_options(name: str, options: dict[str, Any], settings_class: type | 
 
 def configured_launcher(name: str = "direct") -> Launcher:
     """The launcher ``name`` built with its options from settings.yaml (none: its defaults)."""
-    from xpm_core.plugins import get_registry
-    from xpm_core.user_config import config_dir
+    from xpm_core.plugin.registry import get_registry
+    from xpm_core.settings.directory import config_dir
 
     launcher_type = get_registry().launchers()[name]
     options: dict[str, Any] = {}
     if (config_dir() / "settings.yaml").exists():  # parsing YAML costs: only when there is a file
-        from xpm_core.settings import load_settings
+        from xpm_core.settings.settings_file import load_settings
 
         options = load_settings().launchers.get(name, {})
     return launcher_type.create(**launcher_options(name, options, launcher_type.load_settings()))

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from xpm_core.components import MonitorType
-from xpm_core.hookspecs import hookimpl
+from xpm_core.plugin.components import MonitorType
+from xpm_core.plugin.hookspecs import hookimpl
 
 
 @hookimpl
 def xpm_monitors() -> Iterator[MonitorType]:
     yield MonitorType(
         name="console",
-        factory="xpm_core.builtin.console_monitor:ConsoleMonitor",
+        factory="xpm_core.builtin.console.monitor:ConsoleMonitor",
         summary="Follow an experiment's jobs in the terminal",
     )

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-from xpm_core.components import ConnectorMatch, ConnectorType, LauncherType
-from xpm_core.hookspecs import hookimpl
+from xpm_core.plugin.components import ConnectorMatch, ConnectorType, LauncherType
+from xpm_core.plugin.hookspecs import hookimpl
 
 # "scheme://..." where the scheme follows RFC 3986; a Windows drive letter is not a scheme.
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+)://")
@@ -26,7 +26,7 @@ def xpm_connector_for_url(url: str) -> ConnectorMatch | None:
 def xpm_connectors() -> Iterator[ConnectorType]:
     yield ConnectorType(
         name="local",
-        factory="xpm_core.builtin.local_connector:LocalConnector",
+        factory="xpm_core.builtin.local.connector:LocalConnector",
         summary="The machine xpm runs on",
     )
 
@@ -35,7 +35,7 @@ def xpm_connectors() -> Iterator[ConnectorType]:
 def xpm_launchers() -> Iterator[LauncherType]:
     yield LauncherType(
         name="direct",
-        factory="xpm_core.builtin.direct_launcher:DirectLauncher",
-        settings="xpm_core.builtin.direct_launcher:DirectSettings",
+        factory="xpm_core.builtin.local.direct_launcher:DirectLauncher",
+        settings="xpm_core.builtin.local.direct_launcher:DirectSettings",
         summary="Run each job as a process of the connector's host",
     )

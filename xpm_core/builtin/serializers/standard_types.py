@@ -7,7 +7,7 @@ from enum import Enum
 from pathlib import Path, PurePath
 from typing import Any
 
-from xpm_core.value_serializer import DeserializationContext, SerializationContext, ValueSerializer
+from xpm_core.plugin.value_serializer import DeserializationContext, SerializationContext, ValueSerializer
 
 
 class PathSerializer(ValueSerializer):

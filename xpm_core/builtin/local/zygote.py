@@ -1,7 +1,7 @@
 """The fork server process ("zygote"): forks job processes that have already imported the job runtime.
 
-The driver starts it once (see :mod:`xpm_core.builtin.fork_server`) as
-``python -c "...; from xpm_core.builtin.zygote import main; main()"``. It imports what every
+The driver starts it once (see :mod:`xpm_core.builtin.local.fork_server`) as
+``python -c "...; from xpm_core.builtin.local.zygote import main; main()"``. It imports what every
 job needs (:data:`PRELOAD`, never the user's modules), then serves requests, one JSON object a
 line, on its standard input, and answers on its standard output:
 

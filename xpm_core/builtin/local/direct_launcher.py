@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, ClassVar, Sequence
 
 import attrs
 
-from xpm_core.launcher import (
+from xpm_core.plugin.launcher import (
     JobLaunch,
     Launcher,
     ProcessRef,
@@ -18,7 +18,7 @@ from xpm_core.launcher import (
 )
 
 if TYPE_CHECKING:
-    from xpm_core.connector import Connector
+    from xpm_core.plugin.connector import Connector
 
 
 @attrs.define

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from xpm_core.components import CommandType
-from xpm_core.hookspecs import hookimpl
+from xpm_core.plugin.components import CommandType
+from xpm_core.plugin.hookspecs import hookimpl
 
 
 @hookimpl

@@ -14,14 +14,14 @@ import yaml
 from cattrs.errors import ClassValidationError, IterableValidationError, IterableValidationNote
 from cattrs.gen import make_dict_structure_fn, override
 
-from xpm_core.structuring import (
+from xpm_core.settings.cattrs_hooks import (
     WrongValue,
     describe,
     problems,
     structure_integer,
     structure_string,
 )
-from xpm_core.user_config import CONFIG_DIR_ENV, config_dir  # noqa: F401 - re-exported
+from xpm_core.settings.directory import CONFIG_DIR_ENV, config_dir  # noqa: F401 - re-exported
 
 SETTINGS_FILE = "settings.yaml"
 DEFAULT_MAX_RETRIES = 3

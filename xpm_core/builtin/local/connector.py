@@ -1,6 +1,6 @@
 """The ``local`` connector: files, commands, processes and locks of the machine xpm runs on.
 
-Job scripts (``python NAME.py``) are forked by the fork server (:mod:`xpm_core.builtin.fork_server`),
+Job scripts (``python NAME.py``) are forked by the fork server (:mod:`xpm_core.builtin.local.fork_server`),
 which has the job runtime imported already; other commands, and jobs it cannot start, use ``Popen``.
 """
 
@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
-from xpm_core.builtin import fork_server
-from xpm_core.builtin.zygote import process_start_stamp
-from xpm_core.connector import CommandResult, Connector, PathLike, ProcessInfo
+from xpm_core.builtin.local import fork_server
+from xpm_core.builtin.local.zygote import process_start_stamp
+from xpm_core.plugin.connector import CommandResult, Connector, PathLike, ProcessInfo
 
 # Children started by any LocalConnector of this process, by pid: only their parent can reap
 # them (and read their exit code); an unreaped child would look alive forever as a zombie.

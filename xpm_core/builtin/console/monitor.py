@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence, TextIO
 
 from xpm_core.experiments.progress import StateCounts
-from xpm_core.job_state import JobState
-from xpm_core.monitor import Monitor
+from xpm_core.plugin.job_state import JobState
+from xpm_core.plugin.monitor import Monitor
 
 if TYPE_CHECKING:
     from xpm_core.workspace.index import WorkspaceIndex

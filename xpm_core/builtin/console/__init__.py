@@ -1,0 +1,1 @@
+"""Built-in plugin: the ``console`` monitor, a text view of an experiment's jobs."""

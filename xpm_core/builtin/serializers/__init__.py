@@ -1,0 +1,1 @@
+"""Built-in plugin: the value serializers of params.json (paths, enumerations)."""

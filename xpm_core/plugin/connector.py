@@ -1,0 +1,156 @@
+"""The Connector interface: *where* jobs run — one host's files, commands, processes and locks.
+
+Paths are POSIX paths on the connector's host, given as ``str`` or ``PurePosixPath``. The local
+connector maps them to the machine xpm runs on; a remote one (SSH) to another host. Methods are
+synchronous: the scheduler calls them from worker threads, and batch launchers use ``run`` to
+call their submission and status commands.
+"""
+
+from __future__ import annotations
+
+import abc
+from pathlib import PurePosixPath
+from typing import Any, ContextManager, Mapping, Sequence, Union
+
+import attrs
+
+PathLike = Union[str, PurePosixPath]
+
+
+@attrs.frozen
+class CommandResult:
+    """What a finished command returned."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def check(self, what: str) -> CommandResult:
+        """Raise :class:`CommandError` unless the command succeeded; ``what`` names it in the error."""
+        if self.returncode != 0:
+            raise CommandError(what, self)
+        return self
+
+
+class CommandError(RuntimeError):
+    """A command run through a connector failed."""
+
+    def __init__(self, what: str, result: CommandResult) -> None:
+        detail = (result.stderr or result.stdout).strip().splitlines()
+        last = detail[-1] if detail else "no output"
+        super().__init__(f"{what} failed with exit code {result.returncode}: {last}")
+        self.result = result
+
+
+@attrs.frozen
+class ProcessInfo:
+    """What a connector knows about a process it was asked about."""
+
+    running: bool
+    #: Exit code, known only for processes this connector object started and reaped itself.
+    exit_code: int | None = None
+
+
+class Connector(abc.ABC):
+    """Access to one host: files, commands, detached processes and exclusive file locks."""
+
+    #: The registry name (``xpm_connectors``) this class is declared under.
+    name: str = ""
+
+    @property
+    @abc.abstractmethod
+    def hostname(self) -> str:
+        """The name of the host jobs run on (recorded in ``NAME.pid``)."""
+
+    @abc.abstractmethod
+    def to_spec(self) -> dict[str, Any]:
+        """Options rebuilding an equivalent connector: ``registry.connectors()[name].create(**spec)``."""
+
+    # ---- files ---------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def exists(self, path: PathLike) -> bool:
+        """Whether ``path`` exists (a broken symbolic link does not)."""
+
+    @abc.abstractmethod
+    def read_text(self, path: PathLike) -> str:
+        """The content of a text file; ``FileNotFoundError`` when it does not exist."""
+
+    @abc.abstractmethod
+    def write_text(self, path: PathLike, text: str, *, executable: bool = False) -> None:
+        """Write a file atomically (readers see the old or the new content, never a part)."""
+
+    @abc.abstractmethod
+    def mkdir(self, path: PathLike) -> None:
+        """Create a directory and its parents; nothing happens when it exists."""
+
+    @abc.abstractmethod
+    def remove(self, path: PathLike) -> None:
+        """Remove a file or symbolic link; nothing happens when it does not exist."""
+
+    @abc.abstractmethod
+    def rename(self, source: PathLike, target: PathLike) -> None:
+        """Move ``source`` to ``target`` atomically, replacing ``target`` if it exists."""
+
+    @abc.abstractmethod
+    def symlink(self, target: PathLike, link: PathLike) -> None:
+        """Make ``link`` a symbolic link to ``target``, replacing an existing link."""
+
+    @abc.abstractmethod
+    def listdir(self, path: PathLike) -> list[str]:
+        """Names of the entries of a directory, sorted."""
+
+    # ---- commands and processes ----------------------------------------------------------
+
+    @abc.abstractmethod
+    def run(
+        self,
+        args: Sequence[str],
+        *,
+        cwd: PathLike | None = None,
+        env: Mapping[str, str] | None = None,
+        input: str | None = None,
+        timeout: float | None = None,
+    ) -> CommandResult:
+        """Run a command to completion and capture its output.
+
+        :param env: variables added to the host's environment.
+        :raises TimeoutError: when it runs longer than ``timeout`` seconds (it is then killed).
+        """
+
+    @abc.abstractmethod
+    def spawn(
+        self,
+        args: Sequence[str],
+        *,
+        cwd: PathLike,
+        env: Mapping[str, str],
+        stdout: PathLike,
+        stderr: PathLike,
+    ) -> tuple[int, str | None]:
+        """Start a detached process (its own session: it outlives the driver and Ctrl-C).
+
+        :param env: variables added to the host's environment.
+        :param stdout: file receiving its standard output (appended to).
+        :returns: its pid and an opaque start stamp telling it apart from a later process
+            reusing the pid (``None`` where the host cannot say).
+        """
+
+    @abc.abstractmethod
+    def process_info(self, pid: int, start: str | None) -> ProcessInfo:
+        """Whether the process ``pid`` (started at ``start``) still runs, and its exit code if known."""
+
+    @abc.abstractmethod
+    def kill(self, pid: int, *, force: bool = False) -> None:
+        """Ask the process group of ``pid`` to stop (SIGTERM), or kill it (``force``: SIGKILL)."""
+
+    # ---- locks ---------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def lock(self, path: PathLike, *, timeout: float | None = None) -> ContextManager[None]:
+        """An exclusive lock held through the file ``path`` (created if needed).
+
+        Use as ``with connector.lock(path): ...``. The lock is released when the holding process
+        dies. :raises TimeoutError: when it cannot be taken within ``timeout`` seconds
+        (``None`` waits forever, ``0`` tries once).
+        """

@@ -1,0 +1,178 @@
+"""The Launcher interface: *how* jobs are started through a connector, followed and cancelled.
+
+A launcher submits jobs asynchronously and reports their state in batches: the scheduler
+calls ``poll`` once per interval with every job of that launcher, so a batch system answers
+with one query (``sacct``, ``oarstat``) however many jobs there are. What ``submit`` returns,
+a :class:`ProcessRef`, is saved in ``NAME.pid`` so that a later driver re-attaches to the job.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import enum
+import os
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Sequence
+
+import attrs
+
+if TYPE_CHECKING:
+    from xpm_core.plugin.connector import Connector
+    from xpm_core.plugin.registry import PluginRegistry
+
+
+@attrs.frozen(kw_only=True)
+class JobLaunch:
+    """Everything a launcher needs to start one job."""
+
+    job_id: str  # the job's identifier (hash)
+    task_id: str
+    directory: PurePosixPath  # the job folder, on the connector's host
+    name: str  # NAME of NAME.out, NAME.err, NAME.pid ...
+    command: tuple[str, ...] = attrs.field(converter=tuple)
+    env: Mapping[str, str] = attrs.field(factory=dict)
+
+    @property
+    def stdout(self) -> PurePosixPath:
+        return self.directory / f"{self.name}.out"
+
+    @property
+    def stderr(self) -> PurePosixPath:
+        return self.directory / f"{self.name}.err"
+
+
+class ProcessStatus(str, enum.Enum):
+    """What a launcher can say about a submitted job."""
+
+    QUEUED = "queued"  # accepted, waiting for resources
+    RUNNING = "running"
+    FINISHED = "finished"  # ended; marker files say whether it succeeded
+    UNKNOWN = "unknown"  # not visible yet, or the batch system did not answer: ask again later
+
+
+@attrs.frozen
+class ProcessState:
+    """A launcher's answer for one job."""
+
+    status: ProcessStatus
+    #: The exit code when the launcher knows it.
+    exit_code: int | None = None
+    #: Why the batch system ended or refused the job (``"timeout"``, ``"cancelled"``,
+    #: ``"rejected: PartitionTimeLimit"``); markers written by the job take precedence.
+    failure: str | None = None
+
+
+# Process types written by experimaestro 2.7.0 in NAME.pid, read as xpm launcher names.
+_LEGACY_TYPES = {"local": "direct"}
+
+
+@attrs.frozen(kw_only=True)
+class ProcessRef:
+    """A handle on a submitted job, written to ``NAME.pid`` and read back to re-attach."""
+
+    launcher: str  # registry name of the launcher type
+    id: str  # pid, or the batch system's job id
+    host: str
+    connector: Mapping[str, Any] = attrs.field(factory=dict)  # {"name": ..., **options}
+    details: Mapping[str, Any] = attrs.field(factory=dict)  # launcher-specific (start stamp ...)
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``NAME.pid`` content (``type``/``pid``/``host`` as in experimaestro)."""
+        return {
+            "type": self.launcher,
+            "pid": self.id,
+            "host": self.host,
+            "connector": dict(self.connector),
+            **dict(self.details),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ProcessRef:
+        """Read a ``NAME.pid`` content, including those experimaestro 2.7.0 writes."""
+        try:
+            kind = str(data["type"])
+            pid = str(data["pid"])
+        except KeyError as missing:
+            raise ValueError(f"process file lacks the key {missing}: {dict(data)!r}") from None
+        details = {k: v for k, v in data.items() if k not in ("type", "pid", "host", "connector")}
+        return cls(
+            launcher=_LEGACY_TYPES.get(kind, kind),
+            id=pid,
+            host=str(data.get("host", "")),
+            connector=dict(data.get("connector") or {"name": "local"}),
+            details=details,
+        )
+
+
+class Launcher(abc.ABC):
+    """Starts jobs through a connector; subclasses say how (a process, sbatch, oarsub)."""
+
+    #: The registry name (``xpm_launchers``) this class is declared under.
+    name: ClassVar[str] = ""
+    #: Seconds between two ``poll`` calls for the jobs of this launcher.
+    poll_interval: float = 1.0
+
+    def __init__(self, connector: Connector | None = None) -> None:
+        if connector is None:
+            from xpm_core.builtin.local.connector import LocalConnector
+
+            connector = LocalConnector()
+        self.connector = connector
+        #: Variables set in the environment of every job of this launcher.
+        self.environ: dict[str, str] = {}
+
+    def setenv(self, name: str, value: str) -> None:
+        """Set an environment variable for every job this launcher starts."""
+        self.environ[name] = str(value)
+
+    @property
+    def max_running(self) -> int | None:
+        """How many jobs of this launcher may run at once (``None``: no limit from xpm)."""
+        return None
+
+    def process_ref(self, launch: JobLaunch, id: str, **details: Any) -> ProcessRef:
+        """The handle for a job this launcher just started."""
+        return ProcessRef(
+            launcher=self.name,
+            id=id,
+            host=self.connector.hostname,
+            connector={"name": self.connector.name, **self.connector.to_spec()},
+            details=details,
+        )
+
+    @abc.abstractmethod
+    async def submit(self, launch: JobLaunch) -> ProcessRef:
+        """Start (or queue) a job; its output goes to ``launch.stdout`` / ``launch.stderr``."""
+
+    async def submit_many(self, launches: Sequence[JobLaunch]) -> list[ProcessRef]:
+        """Start several jobs; batch systems override this to submit arrays."""
+        return [await self.submit(launch) for launch in launches]
+
+    @abc.abstractmethod
+    async def poll(self, refs: Sequence[ProcessRef]) -> dict[str, ProcessState]:
+        """The state of each job, by ``ref.id``, from one query for all of them."""
+
+    @abc.abstractmethod
+    async def cancel(self, ref: ProcessRef) -> None:
+        """Stop a job (it then ends with reason ``cancelled``); nothing happens if it ended."""
+
+    async def wait(self, ref: ProcessRef) -> ProcessState:
+        """Poll until the job has finished (a convenience for tests and tools)."""
+        while True:
+            state = (await self.poll([ref])).get(ref.id, ProcessState(ProcessStatus.UNKNOWN))
+            if state.status is ProcessStatus.FINISHED:
+                return state
+            await asyncio.sleep(self.poll_interval)
+
+    @classmethod
+    def for_process(cls, ref: ProcessRef, registry: PluginRegistry) -> Launcher:
+        """A launcher able to poll and cancel ``ref`` (used to re-attach and by ``xpm jobs kill``)."""
+        options = dict(ref.connector)
+        connector = registry.connectors()[options.pop("name", "local")].create(**options)
+        return cls(connector=connector)
+
+
+def default_max_running() -> int:
+    """The default cap on jobs running at once on one machine: its number of CPU cores."""
+    return os.cpu_count() or 1
