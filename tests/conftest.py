@@ -28,6 +28,17 @@ def _no_plugin_filter(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(DISABLE_PLUGINS_ENV, raising=False)
 
 
+@pytest.fixture(autouse=True)
+def _restore_registry():
+    """A test that installs a registry (make_cli(pm), use_registry) must not leak it to the next."""
+    from xpm_core.plugin.registry import install_registry
+
+    previous = install_registry(None)
+    install_registry(previous)
+    yield
+    install_registry(previous)
+
+
 @attrs.define
 class PluginSite:
     """A folder on sys.path (and on PYTHONPATH for child processes) holding fake distributions."""

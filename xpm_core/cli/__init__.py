@@ -71,10 +71,10 @@ def make_cli(pm: XpmPluginManager | None = None) -> click.Group:
     """
     from xpm_core.plugin.registry import PluginRegistry, get_registry, install_registry
 
-    if pm is None:
-        registry = get_registry()
-    else:
-        registry = PluginRegistry(pm)
+    registry = get_registry() if pm is None else None
+    if registry is None:
+        installed = get_registry()
+        registry = installed if installed.pm is pm else PluginRegistry(pm)
         install_registry(registry)
 
     @click.group(

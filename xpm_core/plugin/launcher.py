@@ -115,9 +115,9 @@ class Launcher(abc.ABC):
 
     def __init__(self, connector: Connector | None = None) -> None:
         if connector is None:
-            from xpm_core.builtin.local.connector import LocalConnector
+            from xpm_core.plugin.registry import get_registry
 
-            connector = LocalConnector()
+            connector = get_registry().connectors()["local"].create()
         self.connector = connector
         #: Variables set in the environment of every job of this launcher.
         self.environ: dict[str, str] = {}

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from xpm_core.plugin.job_state import JobState
+from xpm_core.runtime import index_updates, plugin_events
 from xpm_core.runtime.job import Job, JobContext, TransientMode, dependencies_of
 
 if TYPE_CHECKING:
@@ -221,25 +222,26 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
         self._jobs_file = self._stack.enter_context(open(self.run_dir / "jobs.jsonl", "a"))
         self._objects = self._stack.enter_context(ObjectsWriter(self.run_dir / "objects.jsonl"))
         self._scheduler = Scheduler.instance()
-        self._post_record("record_run_started", self.name, self.run_id, socket.gethostname(), self.started_at)
-        self._post_hook("experiment_started", self)
+        self._scheduler.records.post(
+            index_updates.run_started, self.workspace, self.name, self.run_id, socket.gethostname(), self.started_at
+        )
+        self._scheduler.hooks.post(plugin_events.experiment_started, self)
         logger.info("experiment %s: run %s in %s", self.name, self.run_id, self.run_dir)
 
     @contextlib.contextmanager
     def _experiment_lock(self):
         """One live run per experiment: a second driver waits, saying who holds the lock."""
-        from xpm_core.builtin.local.connector import LocalConnector
+        from xpm_core.local_host import file_lock
 
         lock_path = self.experiment_dir / "lock"
         holder = self.experiment_dir / "lock.holder"
-        connector = LocalConnector()
         held = contextlib.ExitStack()
         try:
-            held.enter_context(connector.lock(lock_path, timeout=0))
+            held.enter_context(file_lock(lock_path, timeout=0))
         except TimeoutError:
             who = holder.read_text().strip() if holder.exists() else "another process"
             print(f"xpm: experiment {self.name} is already running ({who}); waiting for it to end", file=sys.stderr)
-            held.enter_context(connector.lock(lock_path))
+            held.enter_context(file_lock(lock_path))
         with held:
             holder.write_text(f"host {socket.gethostname()}, pid {os.getpid()}\n")
             yield
@@ -269,10 +271,12 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
         self._environment_writer.join()
         self._remove_transient_folders()
         self._write_status(status, ended_at=time.time())
-        self._post_record("record_run_finished", self.name, self.run_id, status, time.time())
-        self._post_hook("experiment_finished", self, status != "done")
-        self._summary()
         assert self._scheduler is not None
+        self._scheduler.records.post(
+            index_updates.run_finished, self.workspace, self.name, self.run_id, status, time.time()
+        )
+        self._scheduler.hooks.post(plugin_events.experiment_finished, self, status != "done")
+        self._summary()
         for notifier, seconds in (
             (self._scheduler.records, RECORDS_FLUSH_SECONDS),
             (self._scheduler.hooks, HOOKS_FLUSH_SECONDS),
@@ -324,11 +328,11 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
                 run_prepare(config)
             return job
 
-        from xpm_core.runtime.index_updates import submission
-
         assert self._scheduler is not None
         # Recorded before scheduling, so the index knows the job when its first state arrives.
-        self._post_record("record_job_submitted", self.name, self.run_id, submission(job))
+        self._scheduler.records.post(
+            index_updates.job_submitted, self.workspace, self.name, self.run_id, index_updates.submission(job)
+        )
         job = self._scheduler.submit(job)
         if self not in job.experiments:
             job.experiments.append(self)
@@ -450,18 +454,6 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
                 **extra,
             },
         )
-
-    def _post_record(self, method: str, *args: Any, **kwargs: Any) -> None:
-        from xpm_core.runtime.index_updates import record
-
-        assert self._scheduler is not None
-        self._scheduler.records.post(record, self.workspace, method, *args, **kwargs)
-
-    def _post_hook(self, method: str, *args: Any) -> None:
-        from xpm_core.runtime.scheduler import notify_plugins
-
-        assert self._scheduler is not None
-        self._scheduler.hooks.post(notify_plugins, method, *args)
 
 
 def _default_launcher() -> Launcher:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from xpm_core.plugin.job_state import JobState
     from xpm_core.runtime.job import Job
     from xpm_core.workspace.index import WorkspaceIndex
 
@@ -37,6 +38,26 @@ def submission(job: Job) -> Any:
     )
 
 
-def record(workspace: Path, method: str, *args: Any, **kwargs: Any) -> None:
-    """Call ``method`` of the workspace index (run by the scheduler's ``records`` notifier)."""
-    getattr(_index(workspace), method)(*args, **kwargs)
+# One function per kind of write, posted with its arguments to the scheduler's "records"
+# notifier: the calls can be found and checked, and the index (sqlite-utils) is imported by
+# that thread, not by the driver's.
+
+
+def run_started(workspace: Path, experiment_id: str, run_id: str, hostname: str, started_at: float) -> None:
+    """Record that a run started."""
+    _index(workspace).record_run_started(experiment_id, run_id, hostname, started_at)
+
+
+def run_finished(workspace: Path, experiment_id: str, run_id: str, status: str, ended_at: float) -> None:
+    """Record that a run ended with ``status``."""
+    _index(workspace).record_run_finished(experiment_id, run_id, status, ended_at)
+
+
+def job_submitted(workspace: Path, experiment_id: str, run_id: str, job: Any) -> None:
+    """Record that ``job`` (a :func:`submission`) was added to a run."""
+    _index(workspace).record_job_submitted(experiment_id, run_id, job)
+
+
+def job_state(workspace: Path, job_id: str, state: JobState, **details: Any) -> None:
+    """Record a job's new state (``details``: failure reason, times, exit code, retries)."""
+    _index(workspace).record_job_state(job_id, state, **details)

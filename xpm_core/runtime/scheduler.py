@@ -19,6 +19,7 @@ from xpm_core.plugin.job_state import JobState
 from xpm_core.plugin.launcher import Launcher, ProcessRef, ProcessState, ProcessStatus
 from xpm_core.runtime.job import Job, TransientMode
 from xpm_core.runtime.job_folder import write_job_folder
+from xpm_core.runtime import index_updates, plugin_events
 from xpm_core.runtime.notifier import Notifier
 from xpm_core.runtime.prepare import prepares_of, run_prepare
 from xpm_core.runtime.tokens import TokenDependency, token_dependencies
@@ -135,12 +136,9 @@ class Scheduler:
         job.failure_reason = reason if state is JobState.ERROR else None
         if previous is state:
             return
-        from xpm_core.runtime.index_updates import record
-
         self.records.post(
-            record,
+            index_updates.job_state,
             job.workspace,
-            "record_job_state",
             job.identifier,
             state,
             failure_reason=job.failure_reason,
@@ -149,7 +147,7 @@ class Scheduler:
             exit_code=job.exit_code,
             retry_count=job.retry_count,
         )
-        self.hooks.post(notify_plugins, "job_state_changed", job, previous, state)
+        self.hooks.post(plugin_events.job_state_changed, job, previous, state)
 
     async def _lifecycle(self, job: Job) -> None:
         try:
@@ -354,13 +352,6 @@ class Scheduler:
         self.set_state(job, state, reason)
         return False
 
-
-
-def notify_plugins(event: str, *args: object) -> None:
-    """Deliver an event to the plugins (run by the ``hooks`` notifier: loading them costs)."""
-    from xpm_core.plugin.registry import get_registry
-
-    getattr(get_registry(), event)(*args)
 
 
 def _launcher_key(launcher: Launcher) -> tuple:

@@ -28,9 +28,9 @@ class TokenDependency:
 
 
 def _process_alive(pid: int, start: str | None) -> bool:
-    from xpm_core.builtin.local.connector import LocalConnector
+    from xpm_core.local_host import process_alive
 
-    return LocalConnector().process_info(pid, start).running
+    return process_alive(pid, start)
 
 
 def _read_json(path: Path) -> Any:
@@ -68,9 +68,9 @@ class CounterToken:
         return task
 
     def _lock(self):
-        from xpm_core.builtin.local.connector import LocalConnector
+        from xpm_core.local_host import file_lock
 
-        return LocalConnector().lock(self.path / "ipc.lock")
+        return file_lock(self.path / "ipc.lock")
 
     def _holder(self, job: Job) -> Path:
         return self.path / "holders" / f"{job.identifier}.json"
@@ -99,7 +99,7 @@ class CounterToken:
 
     def try_acquire(self, job: Job, count: int) -> bool:
         """Take ``count`` units for ``job`` if they are free."""
-        from xpm_core.builtin.local.connector import process_start_stamp
+        from xpm_core.local_host import process_start_stamp
 
         with self._lock():
             if self._holder(job).exists():

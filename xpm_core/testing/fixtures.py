@@ -6,7 +6,7 @@ xpm at module level: each fixture imports what it needs when it is used.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import pytest
 
@@ -26,21 +26,25 @@ def xpm_pm() -> XpmPluginManager:
 
 
 @pytest.fixture
-def xpm_registry(xpm_pm: XpmPluginManager) -> PluginRegistry:
-    """The typed registry over ``xpm_pm``."""
-    from xpm_core.plugin.registry import PluginRegistry
+def xpm_registry(xpm_pm: XpmPluginManager) -> Iterator[PluginRegistry]:
+    """The typed registry over ``xpm_pm``, installed as the process's registry for the test.
 
-    return PluginRegistry(xpm_pm)
+    The scheduler, monitors, serializers and contracts the test runs all use it.
+    """
+    from xpm_core.plugin.registry import PluginRegistry, use_registry
+
+    with use_registry(PluginRegistry(xpm_pm)) as registry:
+        yield registry
 
 
 @pytest.fixture
-def xpm_cli(xpm_pm: XpmPluginManager) -> Callable[..., Result]:
-    """Run the ``xpm`` command line in-process: ``xpm_cli("plugins", "--json")``."""
+def xpm_cli(xpm_registry: PluginRegistry) -> Callable[..., Result]:
+    """Run the ``xpm`` command line in-process over ``xpm_registry``: ``xpm_cli("plugins", "--json")``."""
     from click.testing import CliRunner
 
     from xpm_core.cli import make_cli
 
-    cli = make_cli(xpm_pm)
+    cli = make_cli(xpm_registry.pm)
 
     def run(*args: str, input: str | None = None) -> Result:
         return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)

@@ -7,19 +7,17 @@ which has the job runtime imported already; other commands, and jobs it cannot s
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import signal
 import socket
 import subprocess
 import tempfile
 import threading
-import time
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, ContextManager, Mapping, Sequence
 
 from xpm_core.builtin.local import fork_server
-from xpm_core.builtin.local.zygote import process_start_stamp
+from xpm_core.local_host import file_lock, process_alive, process_start_stamp
 from xpm_core.plugin.connector import CommandResult, Connector, PathLike, ProcessInfo
 
 # Children started by any LocalConnector of this process, by pid: only their parent can reap
@@ -27,7 +25,6 @@ from xpm_core.plugin.connector import CommandResult, Connector, PathLike, Proces
 _children: dict[int, tuple[subprocess.Popen[bytes], str | None]] = {}
 _children_lock = threading.Lock()
 
-_LOCK_POLL_SECONDS = 0.05
 
 
 class LocalConnector(Connector):
@@ -157,17 +154,7 @@ class LocalConnector(Connector):
         if child is not None and (start is None or start == child_start):
             code = child.poll()
             return ProcessInfo(running=code is None, exit_code=code)
-        if Path("/proc/self").exists():
-            stamp = process_start_stamp(pid)
-            # Another process may have been given the pid since: compare start stamps.
-            return ProcessInfo(running=stamp is not None and (start is None or stamp == start))
-        try:
-            os.kill(pid, 0)  # without /proc (macOS) only existence can be checked
-        except ProcessLookupError:
-            return ProcessInfo(running=False)
-        except PermissionError:
-            pass  # exists, owned by someone else
-        return ProcessInfo(running=True)
+        return ProcessInfo(running=process_alive(pid, start))
 
     def kill(self, pid: int, *, force: bool = False) -> None:
         sig = signal.SIGKILL if force else signal.SIGTERM
@@ -181,32 +168,8 @@ class LocalConnector(Connector):
 
     # ---- locks ---------------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def lock(self, path: PathLike, *, timeout: float | None = None) -> Iterator[None]:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
-        try:
-            _acquire(fd, path, timeout)
-            try:
-                yield
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
-            os.close(fd)
-
-
-def _acquire(fd: int, path: PathLike, timeout: float | None) -> None:
-    if timeout is None:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        return
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                raise TimeoutError(f"the lock {path} is held by another process") from None
-            time.sleep(_LOCK_POLL_SECONDS)
+    def lock(self, path: PathLike, *, timeout: float | None = None) -> ContextManager[None]:
+        return file_lock(path, timeout=timeout)
 
 
 def _current_umask() -> int:

@@ -31,6 +31,8 @@ import sys
 from types import FrameType, ModuleType
 from typing import Any
 
+from xpm_core.local_host import process_start_stamp
+
 #: Modules every job imports before running its task: the job runner and the ``params.json``
 #: reader with what rebuilding and executing a task pulls in. Never the user's modules.
 PRELOAD = (
@@ -44,18 +46,6 @@ PRELOAD = (
 
 _REQUEST_FD = 0
 _ANSWER_FD = 1
-
-
-def process_start_stamp(pid: int) -> str | None:
-    """When ``pid`` started, in clock ticks since boot (Linux), to detect pid reuse."""
-    try:
-        with open(f"/proc/{pid}/stat") as stream:
-            stat = stream.read()
-    except OSError:
-        return None
-    # The command name (field 2) may contain spaces and parentheses: split after the last ')'.
-    fields = stat.rsplit(")", 1)[1].split()
-    return fields[19]  # field 22 of proc(5), "starttime"
 
 
 def main() -> None:
