@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from xpm_core.builtin.local.direct_launcher import DirectLauncher
-from xpm_core.plugin.launcher import JobLaunch, ProcessRef, ProcessStatus
+from xpm_core.plugin.launcher import ProcessRef, ProcessStatus
 from xpm_core.testing import ConnectorContract, LauncherContract
 
 

@@ -11,7 +11,6 @@ import socket
 from pathlib import Path
 
 import pytest
-
 from cli_support import built_workspace, copy_workspace, job_dirs, one_line_error, xpm
 
 HOST = socket.gethostname()

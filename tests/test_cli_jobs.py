@@ -12,8 +12,8 @@ from typing import Iterator
 
 import attrs
 import pytest
-
 from runtime_support import run_driver, start_driver, wait_for, write_plan
+
 from xpm_core.workspace.index import WorkspaceIndex
 
 RETRIEVAL = '''

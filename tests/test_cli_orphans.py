@@ -10,7 +10,6 @@ import signal
 from pathlib import Path
 
 import pytest
-
 from cli_support import built_workspace, copy_workspace, job_dirs, one_line_error, xpm
 from runtime_support import start_driver, wait_for, write_plan
 

@@ -11,7 +11,6 @@ import zlib
 from pathlib import Path
 
 import pytest
-
 from cli_support import built_workspace, job_dirs, one_line_error, xpm
 
 # -- parameters-difference -------------------------------------------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 from collections import Counter
 
 from runtime_support import executions, run_driver, start_driver, wait_for, write_plan

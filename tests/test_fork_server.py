@@ -12,8 +12,8 @@ import textwrap
 from pathlib import Path, PurePosixPath
 
 import pytest
-
 from runtime_support import start_driver, wait_for, write_plan
+
 from xpm_core.plugin.connector import ProcessInfo
 from xpm_core.plugin.launcher import JobLaunch
 from xpm_core.testing import LauncherContract

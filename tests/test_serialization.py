@@ -20,14 +20,14 @@ from xpm_core import (
     serialize,
     tags,
 )
-from xpm_core.plugin.components import SerializerType
 from xpm_core.config.generators import GenerationContext
 from xpm_core.config.submission import running_experiment
+from xpm_core.plugin.components import SerializerType
 from xpm_core.plugin.hookspecs import hookimpl
+from xpm_core.plugin.value_serializer import ValueSerializer
 from xpm_core.serialization import values as value_codec
 from xpm_core.serialization.experiment_info import ObjectsWriter
 from xpm_core.serialization.params import PARAMS_VERSION, params_dict, write_params
-from xpm_core.plugin.value_serializer import ValueSerializer
 
 # The configurations live in a real module, as they do in users' code, so that loading imports them.
 PLAN_MODULE = """

@@ -89,31 +89,9 @@ __all__ = ["__version__", *_LAZY_EXPORTS]
 if TYPE_CHECKING:  # pragma: no cover - static analysers see real imports
     from typing import Annotated
 
-    from xpm_core.cli import make_cli
-    from xpm_core.plugin.components import (
-        CommandType,
-        ConnectorType,
-        LauncherType,
-        MonitorType,
-        SerializerType,
-    )
-    from xpm_core.plugin.hookspecs import hookimpl
-    from xpm_core.builtin.local.direct_launcher import DirectLauncher
     from xpm_core.builtin.local.connector import LocalConnector
-    from xpm_core.plugin.connector import Connector
-    from xpm_core.plugin.job_state import JobState
-    from xpm_core.plugin.launcher import Launcher
-    from xpm_core.runtime.errors import GracefulTimeout, TaskCancelled
-    from xpm_core.runtime.experiment import RunMode, experiment
-    from xpm_core.runtime.job import TransientMode
-    from xpm_core.runtime.prepare import Prepare
-    from xpm_core.launcherfinder.finder import LauncherNotFoundError, find_launcher
-    from xpm_core.plugin.manager import make_plugin_manager
-    from xpm_core.plugin.registry import get_registry
-    from xpm_core.plugin.registry import PluginRegistry
-    from xpm_core.workspace.index import WorkspaceIndex
-    from xpm_core.workspace.records import JobSubmission
-    from xpm_core.workspace.state_provider import WorkspaceStateProvider
+    from xpm_core.builtin.local.direct_launcher import DirectLauncher
+    from xpm_core.cli import make_cli
 
     # object model and serialization
     from xpm_core.config.deprecation import deprecate
@@ -132,6 +110,25 @@ if TYPE_CHECKING:  # pragma: no cover - static analysers see real imports
     from xpm_core.config.params import Constant, Meta, Option, Param, field, help
     from xpm_core.config.partial import ParameterGroup, Partial, param_group, partial
     from xpm_core.config.tags import TagDict, stop_tags, tag, tags, tagspath
+    from xpm_core.launcherfinder.finder import LauncherNotFoundError, find_launcher
+    from xpm_core.plugin.components import (
+        CommandType,
+        ConnectorType,
+        LauncherType,
+        MonitorType,
+        SerializerType,
+    )
+    from xpm_core.plugin.connector import Connector
+    from xpm_core.plugin.hookspecs import hookimpl
+    from xpm_core.plugin.job_state import JobState
+    from xpm_core.plugin.launcher import Launcher
+    from xpm_core.plugin.manager import make_plugin_manager
+    from xpm_core.plugin.registry import PluginRegistry, get_registry
+    from xpm_core.plugin.value_serializer import ValueSerializer
+    from xpm_core.runtime.errors import GracefulTimeout, TaskCancelled
+    from xpm_core.runtime.experiment import RunMode, experiment
+    from xpm_core.runtime.job import TransientMode
+    from xpm_core.runtime.prepare import Prepare
     from xpm_core.serialization.experiment_info import ExperimentInfo, load_configs, load_xp_info
     from xpm_core.serialization.files import (
         deserialize,
@@ -142,7 +139,9 @@ if TYPE_CHECKING:  # pragma: no cover - static analysers see real imports
         state_dict,
     )
     from xpm_core.serialization.params import from_task_dir
-    from xpm_core.plugin.value_serializer import ValueSerializer
+    from xpm_core.workspace.index import WorkspaceIndex
+    from xpm_core.workspace.records import JobSubmission
+    from xpm_core.workspace.state_provider import WorkspaceStateProvider
 
 
 __getattr__ = lazy_getattr(__name__, _LAZY_EXPORTS)

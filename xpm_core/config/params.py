@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Callable, Iterable, TypeVar
 import warnings
+from typing import Annotated, Any, Callable, Iterable, TypeVar
 
 T = TypeVar("T")
 

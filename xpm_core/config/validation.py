@@ -219,7 +219,7 @@ def _instance_check(cls: type, name: str) -> Check:
 
 
 def _config_check(cls: type) -> Check:
-    from xpm_core.config.objects import ConfigMixin, Config, Task  # noqa: PLC0415
+    from xpm_core.config.objects import Config, ConfigMixin, Task  # noqa: PLC0415
 
     name = _type_name(cls)
     is_task = issubclass(cls, Task)

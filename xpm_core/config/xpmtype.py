@@ -8,7 +8,8 @@ import warnings
 from typing import TYPE_CHECKING, Any, Dict
 
 from xpm_core.config.argument import Argument
-from xpm_core.config.params import ParamHint, field, help as help_annotation
+from xpm_core.config.params import ParamHint, field
+from xpm_core.config.params import help as help_annotation
 from xpm_core.config.validation import InvalidValue, compile_type
 
 if TYPE_CHECKING:

@@ -23,10 +23,10 @@ _LAZY_EXPORTS = {
 __all__ = list(_LAZY_EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from xpm_core.experiments.schema import ConfigurationBase, DirtyGitAction, configuration
     from xpm_core.experiments.errors import ExperimentSetupError
     from xpm_core.experiments.grid import GridSearch, GridValues, generate_grid
     from xpm_core.experiments.helper import ExperimentHelper
+    from xpm_core.experiments.schema import ConfigurationBase, DirtyGitAction, configuration
 
 
 def __getattr__(name: str) -> Any:

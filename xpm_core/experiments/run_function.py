@@ -18,9 +18,9 @@ from types import ModuleType
 
 import attrs
 
-from xpm_core.experiments.schema import resolve_annotations
 from xpm_core.experiments.errors import ExperimentSetupError
 from xpm_core.experiments.helper import ExperimentHelper
+from xpm_core.experiments.schema import resolve_annotations
 from xpm_core.experiments.yaml_loading import LoadedConfiguration, display
 
 

@@ -18,8 +18,8 @@ from cattrs.errors import IterableValidationError, IterableValidationNote
 from cattrs.gen import make_dict_structure_fn
 
 from xpm_core.experiments.errors import ExperimentSetupError
-from xpm_core.settings.cattrs_hooks import WrongValue, describe, problems, structure_integer, structure_string
 from xpm_core.experiments.grid import GridValues, is_grid_type, value_list
+from xpm_core.settings.cattrs_hooks import WrongValue, describe, problems, structure_integer, structure_string
 
 
 def _float(value: Any, _: type) -> float:

@@ -14,6 +14,7 @@ from parsimonious.exceptions import ParseError
 from parsimonious.grammar import Grammar
 from parsimonious.nodes import Node, NodeVisitor
 
+from xpm_core.grammar_errors import after_previous_token, expected_message, readable_probes
 from xpm_core.jobfilter.errors import FilterError
 from xpm_core.jobfilter.expressions import (
     NAME,
@@ -28,7 +29,6 @@ from xpm_core.jobfilter.expressions import (
     Or,
     Variable,
 )
-from xpm_core.grammar_errors import after_previous_token, expected_message, readable_probes
 from xpm_core.plugin.job_state import JobState
 
 NUMBER_PATTERN = r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"

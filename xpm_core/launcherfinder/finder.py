@@ -11,9 +11,9 @@ import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
-from xpm_core.settings import directory as user_config
 from xpm_core.launcherfinder.grammar import parse
 from xpm_core.launcherfinder.specs import HostRequirement
+from xpm_core.settings import directory as user_config
 
 if TYPE_CHECKING:
     from xpm_core.plugin.launcher import Launcher

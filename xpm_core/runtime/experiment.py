@@ -25,12 +25,12 @@ from xpm_core.runtime import index_updates, plugin_events
 from xpm_core.runtime.job import Job, JobContext, TransientMode, dependencies_of
 
 if TYPE_CHECKING:
-    from xpm_core.settings.settings_file import WorkspaceSettings
     from xpm_core.config.objects import ConfigMixin
-    from xpm_core.runtime.tokens import CounterToken
     from xpm_core.config.submission import SubmitRequest
     from xpm_core.plugin.launcher import Launcher
     from xpm_core.runtime.scheduler import Scheduler
+    from xpm_core.runtime.tokens import CounterToken
+    from xpm_core.settings.settings_file import WorkspaceSettings
 
 logger = logging.getLogger("xpm.experiment")
 #: The end-of-run summary (counts, failed jobs and their logs); a front end printing its own

@@ -17,9 +17,9 @@ from typing import Callable, ClassVar
 
 from xpm_core.plugin.job_state import JobState
 from xpm_core.plugin.launcher import Launcher, ProcessRef, ProcessState, ProcessStatus
+from xpm_core.runtime import index_updates, plugin_events
 from xpm_core.runtime.job import Job, TransientMode
 from xpm_core.runtime.job_folder import write_job_folder
-from xpm_core.runtime import index_updates, plugin_events
 from xpm_core.runtime.notifier import Notifier
 from xpm_core.runtime.prepare import prepares_of, run_prepare
 from xpm_core.runtime.tokens import TokenDependency, token_dependencies

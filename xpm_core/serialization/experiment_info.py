@@ -9,9 +9,9 @@ from typing import IO, Any, Dict, Union
 
 import attrs
 
+from xpm_core.plugin.value_serializer import DeserializationContext, SerializationContext
 from xpm_core.serialization.files import from_state_dict
 from xpm_core.serialization.objects import ObjectWriter, load_objects
-from xpm_core.plugin.value_serializer import DeserializationContext, SerializationContext
 
 OBJECTS_FILE = "objects.jsonl"
 

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union
 
+from xpm_core.plugin.value_serializer import DeserializationContext, SerializationContext
 from xpm_core.serialization.objects import ObjectWriter, load_objects, references
 from xpm_core.serialization.values import from_json, to_json
-from xpm_core.plugin.value_serializer import DeserializationContext, SerializationContext
 
 DEFINITION_FILE = "experimaestro.json"
 LEGACY_DEFINITION_FILE = "definition.json"

@@ -18,8 +18,8 @@ from typing import Any, Dict, Iterable, List
 from xpm_core.config.identifier import Identifier, compute_identifier
 from xpm_core.config.objects import ConfigInformation, ConfigMixin
 from xpm_core.config.walk import postorder
-from xpm_core.serialization.values import from_json, to_json
 from xpm_core.plugin.value_serializer import DeserializationContext, SerializationContext
+from xpm_core.serialization.values import from_json, to_json
 
 logger = logging.getLogger(__name__)
 

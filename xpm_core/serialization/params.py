@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 from typing import IO, Any, Dict, Optional, Union
 
+from xpm_core.plugin.value_serializer import DeserializationContext, SerializationContext
 from xpm_core.serialization.files import from_state_dict
 from xpm_core.serialization.objects import ObjectWriter
-from xpm_core.plugin.value_serializer import DeserializationContext, SerializationContext
 
 #: Version of the params.json format written; readers refuse newer versions.
 PARAMS_VERSION = 3

@@ -23,9 +23,9 @@ __all__ = list(_LAZY_EXPORTS)
 if TYPE_CHECKING:  # pragma: no cover
     from xpm_core.testing.connector_contract import ConnectorContract
     from xpm_core.testing.contracts import PluginPackageContract
+    from xpm_core.testing.distributions import write_distribution
     from xpm_core.testing.launcher_contract import LauncherContract
     from xpm_core.testing.monitor_contract import MonitorContract
-    from xpm_core.testing.distributions import write_distribution
 
 
 __getattr__ = lazy_getattr(__name__, _LAZY_EXPORTS)

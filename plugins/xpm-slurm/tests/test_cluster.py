@@ -12,8 +12,7 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from xpm_core.plugin import JobLaunch, ProcessRef, ProcessState, ProcessStatus
-from xpm_core.plugin import get_registry
+from xpm_core.plugin import JobLaunch, ProcessRef, ProcessState, ProcessStatus, get_registry
 from xpm_slurm.launcher import SlurmLauncher
 
 pytestmark = pytest.mark.usefixtures("slurm_cluster")

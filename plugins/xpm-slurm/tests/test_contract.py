@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from xpm_core.plugin import Connector
-from xpm_core.plugin import Launcher
-from xpm_core.plugin import get_registry
+from xpm_core.plugin import Connector, Launcher, get_registry
 from xpm_core.testing import LauncherContract, PluginPackageContract
 
 

@@ -8,8 +8,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from xpm_core import LocalConnector
-from xpm_core.plugin import CommandResult
-from xpm_core.plugin import JobLaunch, ProcessRef, ProcessState, ProcessStatus
+from xpm_core.plugin import CommandResult, JobLaunch, ProcessRef, ProcessState, ProcessStatus
 from xpm_slurm import status
 from xpm_slurm.cli import parse_sinfo
 from xpm_slurm.launcher import SlurmLauncher

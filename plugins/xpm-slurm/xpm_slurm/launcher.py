@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING, Any, Hashable, Sequence
 
 import attrs
 
-from xpm_core.plugin import CommandError, CommandResult
-from xpm_core.plugin import JobLaunch, Launcher, ProcessRef, ProcessState, ProcessStatus
+from xpm_core.plugin import CommandError, CommandResult, JobLaunch, Launcher, ProcessRef, ProcessState, ProcessStatus
 from xpm_slurm import status
 from xpm_slurm.batching import Gatherer, Outcome
 from xpm_slurm.options import SlurmOptions
@@ -22,8 +21,7 @@ from xpm_slurm.settings import SlurmSettings
 from xpm_slurm.submission import SubmitLimitReached, SubmitPolicy, SubmitThrottle
 
 if TYPE_CHECKING:
-    from xpm_core.plugin import Connector
-    from xpm_core.plugin import PluginRegistry
+    from xpm_core.plugin import Connector, PluginRegistry
 
 logger = logging.getLogger("xpm.slurm")
 
