@@ -10,15 +10,14 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-import attrs
 import click
 
 from xpm_core.cli.workspace_options import existing_workspace, resolve_workspace
 
 if TYPE_CHECKING:
-    from xpm_core.plugin.launcher import ProcessRef
-    from xpm_core.plugin.registry import PluginRegistry
+    from xpm_core.plugin.workspace import WorkspaceAPI
     from xpm_core.workspace.index import JobLine, WorkspaceIndex
+    from xpm_core.workspace.records import JobRecord
 
 #: Seconds between two reads of a log that ``xpm jobs log -f`` follows.
 FOLLOW_INTERVAL = 0.25
@@ -109,6 +108,12 @@ def _select(
         condition, params = to_sql(expression)
         recheck = functools.partial(matches, expression)
         recheck_condition = unfinished_sql(expression)
+    _check_experiment(index, experiment)
+    return index.job_lines(condition, params, recheck=recheck, recheck_condition=recheck_condition,
+                           experiment_id=experiment, limit=limit, paths=paths, tags=tags)
+
+
+def _check_experiment(index: WorkspaceIndex, experiment: Optional[str]) -> None:
     if experiment is not None:
         known = [record.experiment_id for record in index.experiments()]
         if experiment not in known:
@@ -116,11 +121,9 @@ def _select(
             raise click.ClickException(
                 f"no experiment {experiment!r} in {index.workspace} (experiments: {listed})"
             )
-    return index.job_lines(condition, params, recheck=recheck, recheck_condition=recheck_condition,
-                           experiment_id=experiment, limit=limit, paths=paths, tags=tags)
 
 
-def _job_name(job: JobLine, fullpath: bool) -> str:
+def _job_name(job: Any, fullpath: bool) -> str:
     return job.path if fullpath else f"{job.task_id}/{job.job_id}"
 
 
@@ -137,14 +140,14 @@ def _state_labels() -> dict[Any, str]:
     return {state: f"{state.name:<11}" for state in JobState}
 
 
-def _tags_suffix(job: JobLine, show_tags: bool) -> str:
+def _tags_suffix(job: Any, show_tags: bool) -> str:
     """``  key=value key=value`` when the tags are asked for and the job has some."""
     if not show_tags or not job.tags_json:
         return ""
     return "  " + " ".join(f"{key}={_tag_value(value)}" for key, value in job.tags.items())
 
 
-def _line(job: JobLine, fullpath: bool, show_tags: bool, labels: dict[Any, str]) -> str:
+def _line(job: Any, fullpath: bool, show_tags: bool, labels: dict[Any, str]) -> str:
     """``STATE TASK_ID/HASH`` (or the folder), then the tags if asked for."""
     return f"{labels[job.state]} {_job_name(job, fullpath)}{_tags_suffix(job, show_tags)}"
 
@@ -197,84 +200,24 @@ def list_command(
     _write(_lines(jobs, fullpath, show_tags))
 
 
-# -- kill -----------------------------------------------------------------------------------------
+# -- kill and clean (the workspace API's actions, printed as the CLI prints them) ------------------
 
 
-def _registry() -> PluginRegistry:
-    from xpm_core.plugin.registry import get_registry
+def _open_api(workspace: Path) -> WorkspaceAPI:
+    from xpm_core.plugin.workspace import WorkspaceAPI
 
-    return get_registry()
+    return WorkspaceAPI(workspace)
 
 
-def _process_ref(job: JobLine) -> Optional[ProcessRef]:
-    """The job's ``NAME.pid``, or None when it has none (not started) or it cannot be read."""
-    from xpm_core.plugin.launcher import ProcessRef
-    from xpm_core.workspace.disk import task_name
+def _select_records(api: WorkspaceAPI, experiment: Optional[str], filter_text: Optional[str]) -> list[JobRecord]:
+    """The records kill and clean act on; the same checks and messages as listing."""
+    from xpm_core.plugin.workspace import FilterSyntaxError
 
-    pid_file = Path(job.path) / f"{task_name(job.task_id)}.pid"
+    _check_experiment(api.index, experiment)
     try:
-        return ProcessRef.from_json(json.loads(pid_file.read_text(encoding="utf-8")))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as error:
-        click.echo(f"cannot read {pid_file}: {error}", err=True)
-        return None
-
-
-@attrs.define
-class _KillReport:
-    """What ``kill`` did: jobs killed (or that would be), and jobs it could not kill."""
-
-    count: int = 0
-    failures: int = 0
-
-
-async def _kill(targets: list[tuple[JobLine, ProcessRef]], registry: PluginRegistry, perform: bool,
-                fullpath: bool, show_tags: bool) -> _KillReport:
-    """Cancel (or say what would be cancelled) each job still alive."""
-    from xpm_core.plugin.launcher import ProcessStatus
-
-    # One status query per launcher and connector for all its jobs, as the scheduler polls.
-    groups: dict[tuple[str, str], list[tuple[JobLine, ProcessRef]]] = {}
-    for job, ref in targets:
-        groups.setdefault((ref.launcher, json.dumps(dict(ref.connector), sort_keys=True)), []).append((job, ref))
-    report = _KillReport()
-    launchers = registry.launchers()
-    for (launcher_name, _), members in groups.items():
-        if launcher_name not in launchers:
-            for job, _ref in members:
-                click.echo(f"cannot kill {_job_name(job, fullpath)}: the launcher {launcher_name!r} that "
-                           "started it is not installed (xpm plugins lists the installed ones)", err=True)
-                report.failures += 1
-            continue
-        try:
-            launcher = launchers[launcher_name].load().for_process(members[0][1], registry)
-            states = await launcher.poll([ref for _, ref in members])
-        except Exception as error:  # one unreachable host or batch system must not stop the others
-            for job, _ref in members:
-                click.echo(f"cannot kill {_job_name(job, fullpath)}: asking the {launcher_name} launcher "
-                           f"failed: {type(error).__name__}: {error}", err=True)
-                report.failures += 1
-            continue
-        for job, ref in members:
-            status = states.get(ref.id)
-            where = f"{launcher_name} job {ref.id}" + (f" on {ref.host}" if ref.host else "")
-            if status is not None and status.status is ProcessStatus.FINISHED:
-                click.echo(f"{_job_name(job, fullpath)}: already ended ({where})")
-                continue
-            if perform:
-                try:
-                    await launcher.cancel(ref)
-                except Exception as error:
-                    click.echo(f"cannot kill {_job_name(job, fullpath)} ({where}): {type(error).__name__}: {error}",
-                               err=True)
-                    report.failures += 1
-                    continue
-                click.echo(f"killed {_job_name(job, fullpath)} ({where}){_tags_suffix(job, show_tags)}")
-            else:
-                click.echo(f"would kill {_job_name(job, fullpath)} ({where}){_tags_suffix(job, show_tags)}")
-            report.count += 1
-    return report
+        return api.select(experiment_id=experiment, filter=filter_text)
+    except FilterSyntaxError as error:
+        raise FilterUsageError(str(error)) from None
 
 
 @jobs_group.command("kill")
@@ -285,35 +228,32 @@ def kill_command(
     perform: bool,
 ) -> None:
     """Kill running jobs through the launcher that started them (a dry run unless --perform)."""
-    import asyncio
-
-    index = _open_index(workspace)
-    try:
-        jobs = _select(index, experiment, filter_text)
-    finally:
-        index.close()
-    targets = []
-    for job in jobs:
-        if job.state.finished:
-            continue
-        ref = _process_ref(job)
-        if ref is None:
-            # Waiting in a driver's queue: stopping that experiment's driver is what stops it.
-            click.echo(f"{_job_name(job, fullpath)}: {job.state.name}, not started: nothing to kill")
-            continue
-        targets.append((job, ref))
-    if not targets:
+    with _open_api(workspace) as api:
+        records = _select_records(api, experiment, filter_text)
+        outcomes = api.kill_records(records, perform=perform)
+    by_id = {record.job_id: record for record in records}
+    count = failures = 0
+    for outcome in outcomes:
+        job = by_id[outcome.job_id]
+        name = _job_name(job, fullpath)
+        if outcome.status == "not_started":
+            click.echo(f"{name}: {job.state.name}, not started: nothing to kill")
+        elif outcome.status == "failed":
+            click.echo(outcome.message, err=True)
+            failures += 1
+        elif outcome.status == "already_ended":
+            click.echo(outcome.message.replace(_name(job), name, 1))
+        else:  # killed, would_kill
+            click.echo(outcome.message.replace(_name(job), name, 1) + _tags_suffix(job, show_tags))
+            count += 1
+    if not any(outcome.status != "not_started" for outcome in outcomes):
         click.echo("no running job among the selected ones: nothing to kill"
-                   if jobs else _nothing_selected(experiment, filter_text), err=True)
+                   if records else _nothing_selected(experiment, filter_text), err=True)
         return
-    report = asyncio.run(_kill(targets, _registry(), perform, fullpath, show_tags))
-    if not perform and report.count:
-        click.echo(f"dry run: {report.count} job(s) would be killed; add --perform to kill them")
-    if report.failures:
-        raise click.ClickException(f"{report.failures} job(s) could not be killed (see above)")
-
-
-# -- clean ----------------------------------------------------------------------------------------
+    if not perform and count:
+        click.echo(f"dry run: {count} job(s) would be killed; add --perform to kill them")
+    if failures:
+        raise click.ClickException(f"{failures} job(s) could not be killed (see above)")
 
 
 @jobs_group.command("clean")
@@ -327,44 +267,39 @@ def clean_command(
 
     Jobs that have not finished (running, waiting, ...) are never deleted: kill them first.
     """
-    import shutil
-
-    index = _open_index(workspace)
-    try:
-        jobs = _select(index, experiment, filter_text)
-        finished = [job for job in jobs if job.state.finished]
-        for job in jobs:
-            if not job.state.finished:
-                click.echo(f"{_job_name(job, fullpath)}: {job.state.name}, not finished: not cleaned"
-                           + (" (kill it first)" if job.state.name in ("RUNNING", "SCHEDULED") else ""))
-        if not finished:
-            click.echo("no finished job among the selected ones: nothing to clean"
-                       if jobs else _nothing_selected(experiment, filter_text), err=True)
-            return
-        labels = _state_labels()
-        if not perform:
-            for job in finished:
-                click.echo(f"would delete {_line(job, fullpath, show_tags, labels)}")
-            click.echo(f"dry run: {len(finished)} job(s) would be deleted; add --perform to delete them")
-            return
-        deleted = []
-        for job in finished:
-            try:
-                shutil.rmtree(job.path)
-            except FileNotFoundError:
-                pass  # already gone: forgetting it is all that is left to do
-            except OSError as error:
-                # Kept in the index: what remains of the folder is still listed.
-                click.echo(f"cannot delete {job.path}: {error}", err=True)
-                continue
-            deleted.append(job)
+    with _open_api(workspace) as api:
+        records = _select_records(api, experiment, filter_text)
+        outcomes = api.clean_records(records, perform=perform)
+    by_id = {record.job_id: record for record in records}
+    labels = _state_labels()
+    deleted = failures = 0
+    for outcome in outcomes:
+        job = by_id[outcome.job_id]
+        if outcome.status == "not_finished":
+            click.echo(outcome.message.replace(_name(job), _job_name(job, fullpath), 1))
+        elif outcome.status == "failed":
+            click.echo(outcome.message, err=True)
+            failures += 1
+        elif outcome.status == "deleted":
             click.echo(f"deleted {_line(job, fullpath, show_tags, labels)}")
-        index.forget_jobs(job.job_id for job in deleted)
-        click.echo(f"cleaned {len(deleted)} job(s)")
-        if len(deleted) < len(finished):
-            raise click.ClickException(f"{len(finished) - len(deleted)} job(s) could not be deleted (see above)")
-    finally:
-        index.close()
+            deleted += 1
+        else:  # would_delete
+            click.echo(f"would delete {_line(job, fullpath, show_tags, labels)}")
+    if all(outcome.status == "not_finished" for outcome in outcomes):
+        click.echo("no finished job among the selected ones: nothing to clean"
+                   if records else _nothing_selected(experiment, filter_text), err=True)
+        return
+    if not perform:
+        would = sum(outcome.status == "would_delete" for outcome in outcomes)
+        click.echo(f"dry run: {would} job(s) would be deleted; add --perform to delete them")
+        return
+    click.echo(f"cleaned {deleted} job(s)")
+    if failures:
+        raise click.ClickException(f"{failures} job(s) could not be deleted (see above)")
+
+
+def _name(job: Any) -> str:
+    return f"{job.task_id}/{job.job_id}"
 
 
 # -- log and path ---------------------------------------------------------------------------------
@@ -372,30 +307,22 @@ def clean_command(
 
 def _find_job(workspace: Path, reference: str) -> tuple[str, str, Path]:
     """(task id, job id, folder) of ``TASK_ID/HASH``, ``TASK_ID/HASH-PREFIX`` or ``HASH-PREFIX``."""
+    from xpm_core.plugin.workspace import WorkspaceAPIError
     from xpm_core.workspace.disk import job_directory
 
     task_id, _, prefix = reference.strip().rpartition("/")
-    if not prefix:
-        raise click.UsageError(f"invalid job id {reference!r}: write TASK_ID/HASH, e.g. mymodule.mytask/3e84...")
-    index = _open_index(workspace)
-    try:
-        found = index.find_jobs(prefix, task_id or None, limit=6)
-    finally:
-        index.close()
-    if len(found) == 1:
-        job = found[0]
-        return job.task_id, job.job_id, Path(job.path)
-    if len(found) > 1:
-        names = ", ".join(f"{job.task_id}/{job.job_id[:12]}..." for job in found[:5])
-        more = " and more" if len(found) > 5 else ""
-        raise click.ClickException(f"ambiguous job id {reference!r}: it starts the ids of {names}{more}; "
-                                   "give more of the hash")
-    if task_id:
-        folder = job_directory(workspace, task_id, prefix)
-        if folder.is_dir():  # on disk but not (yet) in the index: the files are the truth
-            return task_id, prefix, folder
-    raise click.ClickException(f"unknown job {reference!r}: no job of {workspace} has this id "
-                               "(xpm jobs list shows them)")
+    with _open_api(workspace) as api:
+        try:
+            job = api.resolve(reference)
+        except WorkspaceAPIError as error:
+            if task_id and prefix and str(error).startswith("unknown job"):
+                folder = job_directory(workspace, task_id, prefix)
+                if folder.is_dir():  # on disk but not (yet) in the index: the files are the truth
+                    return task_id, prefix, folder
+            if str(error).startswith("invalid job id"):
+                raise click.UsageError(str(error)) from None
+            raise click.ClickException(str(error)) from None
+    return job.task_id, job.job_id, Path(job.path)
 
 
 @jobs_group.command("path")

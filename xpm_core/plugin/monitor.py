@@ -1,18 +1,25 @@
 """The ``Monitor`` interface: a live view of a workspace's experiments, refreshed in the background.
 
 A monitor plugin declares a :class:`~xpm_core.plugin.components.MonitorType` whose factory is called as
-``factory(workspace, experiment_id=..., run_id=..., **options)`` and returns a :class:`Monitor`. Monitors
-read the workspace index (``WS/.xpm/index.db``), which drivers keep up to date, so the same
-monitor follows an experiment run by this process, by another one, or by nobody any more.
+``factory(workspace, experiment_id=..., run_id=..., **options)`` and returns a :class:`Monitor`.
+``workspace`` is a directory or an object with the methods of
+:class:`~xpm_core.plugin.workspace.WorkspaceAPI` (a remote workspace seen through
+``xpm experiments ssh-monitor``); a monitor reads everything through :attr:`Monitor.api`, so the
+same monitor follows a local or a remote workspace, an experiment run by this process, by
+another one, or by nobody any more.
 """
 
 from __future__ import annotations
 
 import abc
 import logging
+import os
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from xpm_core.plugin.workspace import WorkspaceAPI
 
 logger = logging.getLogger("xpm.monitor")
 
@@ -40,19 +47,25 @@ class Monitor(abc.ABC):
 
     def __init__(
         self,
-        workspace: str | Path,
+        workspace: str | Path | WorkspaceAPI,
         *,
         experiment_id: str | None = None,
         run_id: str | None = None,
         interval: float | None = None,
     ) -> None:
         """
-        :param workspace: the workspace directory.
+        :param workspace: the workspace directory, or a :class:`WorkspaceAPI` (or an object with
+            its methods, such as a remote workspace's proxy) to read it through.
         :param experiment_id: the experiment to show (``None``: every experiment of the workspace).
         :param run_id: the run of that experiment to show (``None``: its latest run).
         :param interval: seconds between two refreshes.
         """
-        self.workspace = Path(workspace).expanduser().absolute()
+        if isinstance(workspace, (str, os.PathLike)):
+            self.workspace = Path(workspace).expanduser().absolute()
+            self._api: WorkspaceAPI | None = None
+        else:
+            self._api = workspace
+            self.workspace = Path(str(workspace.path))
         self.experiment_id = experiment_id
         self.run_id = run_id
         if interval is not None:
@@ -64,6 +77,16 @@ class Monitor(abc.ABC):
         self._thread: threading.Thread | None = None
         self._closed = False
         self._close_lock = threading.Lock()
+
+    @property
+    def api(self) -> WorkspaceAPI:
+        """What the monitor reads and acts through, opened on first use (in the refresh thread:
+        a local API's SQLite connection belongs to the thread that opened it)."""
+        if self._api is None:
+            from xpm_core.plugin.workspace import WorkspaceAPI
+
+            self._api = WorkspaceAPI(self.workspace)
+        return self._api
 
     @abc.abstractmethod
     def refresh(self) -> None:

@@ -887,6 +887,10 @@ class WorkspaceIndex:
             found.extend(self._jobs(None, None, None, None, None, job_id, True))
         return found
 
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        """Rows of a read-only SQL query over the index's tables (what monitors aggregate)."""
+        return self._retrying(lambda: self._conn.execute(sql, tuple(params)).fetchall())
+
     def forget_jobs(self, job_ids: Iterable[str]) -> int:
         """Remove jobs from the index (their folders were deleted: ``xpm jobs clean``).
 

@@ -1,0 +1,689 @@
+"""Reading and acting on a workspace: the one API the CLI's job actions and every monitor share.
+
+The web UI, the TUI and ``monitor-server`` are views over :class:`WorkspaceAPI`: experiments,
+runs, jobs selected with the ``xpm jobs --filter`` language (sorted and paged), one job in
+detail, log chunks by byte offset, dependencies, and the kill and clean actions with the very
+semantics (and refusals) of ``xpm jobs kill`` / ``xpm jobs clean``. Every answer is an attrs
+record of JSON-friendly values, so that a remote view can receive it over JSON-RPC
+(``cattrs.unstructure`` on one side, ``cattrs.structure`` on the other).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import shutil
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence, Union
+
+import attrs
+
+from xpm_core.plugin.job_state import JobState
+
+if TYPE_CHECKING:
+    from xpm_core.plugin.launcher import ProcessRef
+    from xpm_core.plugin.registry import PluginRegistry
+    from xpm_core.workspace.index import WorkspaceIndex
+    from xpm_core.workspace.records import JobRecord
+
+#: Bytes a log chunk holds unless asked otherwise.
+DEFAULT_CHUNK = 64 * 1024
+#: The most a single log request returns (a view asks again from ``next_offset``).
+MAX_CHUNK = 4 * 1024 * 1024
+#: Columns a job listing can be sorted by, besides ``tag:NAME``.
+SORT_COLUMNS = ("submitted", "started", "ended", "duration", "state", "task", "job", "retries")
+
+_STATE_ORDER = {state: rank for rank, state in enumerate(JobState)}
+
+
+class WorkspaceAPIError(LookupError):
+    """A request the workspace cannot answer (unknown experiment, run or job; bad argument)."""
+
+
+class FilterSyntaxError(WorkspaceAPIError):
+    """A job filter that cannot be read; ``column`` (1-based) says where, as ``xpm jobs list`` does."""
+
+    def __init__(self, message: str, column: int, reason: str) -> None:
+        super().__init__(message)
+        self.column = column
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+# ---- records ---------------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class RunSummary:
+    """One run of an experiment, with how many of its jobs are in each state."""
+
+    experiment_id: str
+    run_id: str
+    status: Optional[str]  # "running", "done", "failed", "detached"; None when unreadable
+    hostname: Optional[str]
+    started_at: Optional[float]  # unix seconds
+    ended_at: Optional[float]
+    job_count: int
+    job_counts: dict[str, int] = attrs.field(factory=dict)  # state value -> jobs
+
+
+@attrs.frozen(kw_only=True)
+class ExperimentSummary:
+    """An experiment and its latest run (``latest`` is None for an experiment without runs)."""
+
+    experiment_id: str
+    run_count: int
+    latest: Optional[RunSummary]
+
+
+@attrs.frozen(kw_only=True)
+class JobSummary:
+    """A job as a listing shows it, described by the run that submitted it last (of the selection)."""
+
+    job_id: str
+    task_id: str
+    path: str
+    state: str  # JobState value: "done", "running", ...
+    failure_reason: Optional[str]
+    submitted_time: Optional[float]
+    started_time: Optional[float]
+    ended_time: Optional[float]
+    exit_code: Optional[int]
+    retry_count: Optional[int]
+    experiment_id: Optional[str]
+    run_id: Optional[str]
+    tags: dict[str, Any] = attrs.field(factory=dict)
+
+    @property
+    def full_id(self) -> str:
+        """``TASK_ID/HASH``, how the CLI names a job."""
+        return f"{self.task_id}/{self.job_id}"
+
+
+@attrs.frozen(kw_only=True)
+class JobPage:
+    """One page of a job listing: ``jobs[0]`` is the ``offset``-th of ``total`` matching jobs."""
+
+    jobs: list[JobSummary]
+    total: int
+    offset: int
+    limit: Optional[int]
+    #: Every tag name among the matching jobs (the columns a table shows), sorted.
+    tag_names: list[str] = attrs.field(factory=list)
+
+
+@attrs.frozen(kw_only=True)
+class JobDetail:
+    """Everything about one job: its record, parameters, links both ways, files and failure."""
+
+    job: JobSummary
+    #: The content of ``params.json`` (None when the job folder has none).
+    parameters: Optional[dict[str, Any]]
+    depends_on: list[str]  # job ids this job needs
+    dependents: list[str]  # job ids that need this job
+    stdout_path: str
+    stderr_path: str
+    #: The content of ``NAME.failed`` when the job failed (reason, code, ...).
+    failure: Optional[dict[str, Any]]
+    #: Logs of earlier attempts of a resumable job (file names in the job folder), oldest first.
+    earlier_logs: list[str] = attrs.field(factory=list)
+
+
+@attrs.frozen(kw_only=True)
+class LogChunk:
+    """Bytes ``[offset, next_offset)`` of a job's log, decoded as UTF-8 (invalid bytes replaced)."""
+
+    job_id: str
+    stream: str  # "stdout" or "stderr"
+    path: str
+    exists: bool
+    offset: int
+    next_offset: int
+    size: int  # the file's size when it was read
+    text: str
+    #: Whether the job has ended: once it has and ``next_offset == size``, nothing more comes.
+    finished: bool
+
+
+@attrs.frozen(kw_only=True)
+class ActionOutcome:
+    """What an action did (or would do, in a dry run) to one job.
+
+    ``status`` is one of ``killed``, ``would_kill``, ``already_ended``, ``not_started``,
+    ``deleted``, ``would_delete``, ``not_finished``, ``failed``; ``message`` says it for people,
+    as ``xpm jobs kill/clean`` prints it.
+    """
+
+    job_id: str
+    task_id: str
+    action: str  # "kill" or "clean"
+    status: str
+    message: str
+
+    @property
+    def refused(self) -> bool:
+        """Whether the action could not be carried out (a problem, not a choice of the user's)."""
+        return self.status == "failed"
+
+
+# ---- the API ---------------------------------------------------------------------------------
+
+
+class WorkspaceAPI:
+    """Read and act on the workspace at ``path`` (its index plus its job folders).
+
+    One object per thread: it keeps an SQLite connection, which belongs to the thread that
+    opened it. ``registry`` (default: the process's) gives the launchers that kill jobs.
+    """
+
+    def __init__(self, path: Union[str, os.PathLike], *, registry: Optional[PluginRegistry] = None) -> None:
+        self.path = Path(os.path.normpath(Path(path).expanduser().absolute()))
+        if not self.path.is_dir():
+            raise WorkspaceAPIError(f"no workspace at {self.path}: the directory does not exist")
+        self._registry = registry
+        self._index: Optional[WorkspaceIndex] = None
+
+    # ---- life cycle --------------------------------------------------------------------------
+
+    @property
+    def index(self) -> WorkspaceIndex:
+        """The workspace index, opened (and rebuilt if needed) on first use."""
+        if self._index is None:
+            from xpm_core.workspace.index import WorkspaceIndex
+
+            self._index = WorkspaceIndex(self.path)
+        return self._index
+
+    def close(self) -> None:
+        if self._index is not None:
+            self._index.close()
+            self._index = None
+
+    def __enter__(self) -> WorkspaceAPI:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def change_token(self) -> str:
+        """A string that changes whenever the index is written: poll it cheaply, refresh on change."""
+        from xpm_core.workspace.index import index_path
+
+        parts = []
+        database = index_path(self.path)
+        for candidate in (database, database.with_name(database.name + "-wal")):
+            try:
+                stat = candidate.stat()
+            except FileNotFoundError:
+                parts.append("-")
+                continue
+            parts.append(f"{stat.st_mtime_ns}:{stat.st_size}")
+        return "/".join(parts)
+
+    # ---- experiments and runs ------------------------------------------------------------------
+
+    def experiments(self) -> list[ExperimentSummary]:
+        """Every experiment, sorted by id, with its latest run."""
+        summaries = []
+        for record in self.index.experiments():
+            latest = None
+            if record.latest_run_id is not None:
+                latest = self._run_summary(record.experiment_id, record.latest_run_id)
+            summaries.append(
+                ExperimentSummary(experiment_id=record.experiment_id, run_count=record.run_count, latest=latest)
+            )
+        return summaries
+
+    def runs(self, experiment_id: str) -> list[RunSummary]:
+        """The runs of an experiment, oldest first."""
+        self._check_experiment(experiment_id)
+        counts = self._state_counts(experiment_id)
+        return [_run_summary(run, counts.get(run.run_id, {})) for run in self.index.runs(experiment_id)]
+
+    def _run_summary(self, experiment_id: str, run_id: str) -> Optional[RunSummary]:
+        for run in self.index.runs(experiment_id):
+            if run.run_id == run_id:
+                return _run_summary(run, self._state_counts(experiment_id, run_id).get(run_id, {}))
+        return None
+
+    def _state_counts(self, experiment_id: str, run_id: Optional[str] = None) -> dict[str, dict[str, int]]:
+        """run id -> state value -> number of the run's jobs in that state (index states)."""
+        sql = (
+            "SELECT r.run_id, j.state, COUNT(*) FROM job_runs m JOIN runs r ON r.id = m.run "
+            "JOIN jobs j ON j.id = m.job WHERE r.experiment_id = ?"
+        )
+        params: list[Any] = [experiment_id]
+        if run_id is not None:
+            sql += " AND r.run_id = ?"
+            params.append(run_id)
+        counts: dict[str, dict[str, int]] = {}
+        for run, state, count in self.index.execute(sql + " GROUP BY r.run_id, j.state", params):
+            counts.setdefault(run, {})[state] = count
+        return counts
+
+    def _check_experiment(self, experiment_id: str, run_id: Optional[str] = None) -> None:
+        known = [record.experiment_id for record in self.index.experiments()]
+        if experiment_id not in known:
+            listed = ", ".join(known) if known else "none"
+            raise WorkspaceAPIError(f"no experiment {experiment_id!r} in {self.path} (experiments: {listed})")
+        if run_id is not None:
+            runs = [run.run_id for run in self.index.runs(experiment_id)]
+            if run_id not in runs:
+                raise WorkspaceAPIError(
+                    f"experiment {experiment_id!r} has no run {run_id!r} (runs: {', '.join(runs) or 'none'})"
+                )
+
+    # ---- jobs ------------------------------------------------------------------------------------
+
+    def jobs(
+        self,
+        *,
+        experiment_id: Optional[str] = None,
+        run_id: Optional[str] = None,
+        filter: Optional[str] = None,
+        sort: str = "submitted",
+        descending: bool = True,
+        offset: int = 0,
+        limit: Optional[int] = 100,
+    ) -> JobPage:
+        """A page of the jobs matching every criterion.
+
+        :param experiment_id: only the jobs of this experiment's runs (``run_id``: of that run).
+        :param filter: an ``xpm jobs --filter`` expression; :class:`FilterSyntaxError` if unreadable.
+        :param sort: one of :data:`SORT_COLUMNS` or ``tag:NAME``; ties keep submission order.
+        """
+        if run_id is not None and experiment_id is None:
+            raise WorkspaceAPIError(f"run {run_id!r} given without the experiment it belongs to")
+        if experiment_id is not None:
+            self._check_experiment(experiment_id, run_id)
+        if offset < 0 or (limit is not None and limit < 0):
+            raise WorkspaceAPIError(f"offset and limit must be 0 or more (got offset={offset}, limit={limit})")
+        key = _sort_key(sort)
+        records = self.select(experiment_id=experiment_id, filter=filter)
+        if run_id is not None:
+            members = self._run_members(experiment_id, run_id)  # type: ignore[arg-type]
+            records = [record for record in records if record.job_id in members]
+        if sort != "submitted":
+            records.sort(key=key, reverse=descending)
+        elif not descending:
+            records.reverse()
+        tag_names = sorted({name for record in records for name in record.tags})
+        page = records[offset:] if limit is None else records[offset : offset + limit]
+        return JobPage(
+            jobs=[_summary(record) for record in page],
+            total=len(records),
+            offset=offset,
+            limit=limit,
+            tag_names=tag_names,
+        )
+
+    def select(self, *, experiment_id: Optional[str] = None, filter: Optional[str] = None,
+               limit: Optional[int] = None) -> list[JobRecord]:
+        """The index records of the jobs matching ``filter``, most recently submitted first."""
+        condition, recheck, recheck_condition = None, None, None
+        params: Sequence[Any] = ()
+        if filter is not None:
+            import functools
+
+            from xpm_core.jobfilter import FilterError, matches, parse_filter, to_sql, unfinished_sql
+
+            try:
+                expression = parse_filter(filter)
+            except FilterError as error:
+                raise FilterSyntaxError(str(error), error.column, error.reason) from None
+            condition, params = to_sql(expression)
+            recheck = functools.partial(matches, expression)
+            recheck_condition = unfinished_sql(expression)
+        return self.index.jobs_where(condition, params, recheck=recheck, recheck_condition=recheck_condition,
+                                     experiment_id=experiment_id, limit=limit)
+
+    def _run_members(self, experiment_id: str, run_id: str) -> set[str]:
+        rows = self.index.execute(
+            "SELECT j.job_id FROM job_runs m JOIN runs r ON r.id = m.run JOIN jobs j ON j.id = m.job "
+            "WHERE r.experiment_id = ? AND r.run_id = ?",
+            (experiment_id, run_id),
+        )
+        return {job_id for (job_id,) in rows}
+
+    def resolve(self, reference: str) -> JobRecord:
+        """The job ``TASK_ID/HASH``, ``TASK_ID/HASH-PREFIX`` or ``HASH-PREFIX`` names."""
+        task_id, _, prefix = reference.strip().rpartition("/")
+        if not prefix:
+            raise WorkspaceAPIError(f"invalid job id {reference!r}: write TASK_ID/HASH, e.g. mymodule.mytask/3e84...")
+        found = self.index.find_jobs(prefix, task_id or None, limit=6)
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            names = ", ".join(f"{job.task_id}/{job.job_id[:12]}..." for job in found[:5])
+            more = " and more" if len(found) > 5 else ""
+            raise WorkspaceAPIError(f"ambiguous job id {reference!r}: it starts the ids of {names}{more}; "
+                                    "give more of the hash")
+        raise WorkspaceAPIError(f"unknown job {reference!r}: no job of {self.path} has this id "
+                                "(xpm jobs list shows them)")
+
+    def job(self, reference: str) -> JobDetail:
+        """One job in detail (``reference`` as :meth:`resolve` takes it)."""
+        from xpm_core.workspace.disk import task_name
+
+        record = self.resolve(reference)
+        folder = Path(record.path)
+        name = task_name(record.task_id)
+        dependencies = self.index.execute(
+            "SELECT job_id, depends_on FROM job_dependencies WHERE job_id = ? OR depends_on = ?",
+            (record.job_id, record.job_id),
+        )
+        depends_on: list[str] = []
+        dependents: list[str] = []
+        for job_id, depends in dependencies:
+            if job_id == record.job_id:
+                depends_on.append(depends)
+            else:
+                dependents.append(job_id)
+        earlier = re.compile(re.escape(name) + r"\.\d{14}\.(out|err)$")
+        try:
+            files = sorted(entry for entry in os.listdir(folder) if earlier.match(entry))
+        except OSError:
+            files = []
+        return JobDetail(
+            job=_summary(record),
+            parameters=_read_json(folder / "params.json"),
+            depends_on=sorted(depends_on),
+            dependents=sorted(dependents),
+            stdout_path=str(folder / f"{name}.out"),
+            stderr_path=str(folder / f"{name}.err"),
+            failure=_failure(folder / f"{name}.failed") if record.state is JobState.ERROR else None,
+            earlier_logs=files,
+        )
+
+    def tags(self, experiment_id: Optional[str] = None, run_id: Optional[str] = None) -> dict[str, dict[str, Any]]:
+        """job id -> its tags, for the jobs of a run (the latest of ``experiment_id``) or of every run."""
+        if experiment_id is None:
+            return {record.job_id: record.tags for record in self.select()}
+        self._check_experiment(experiment_id, run_id)
+        if run_id is None:
+            run_id = self.index.latest_run_id(experiment_id)
+        rows = self.index.execute(
+            "SELECT j.job_id, m.tags FROM job_runs m JOIN runs r ON r.id = m.run JOIN jobs j ON j.id = m.job "
+            "WHERE r.experiment_id = ? AND r.run_id = ?",
+            (experiment_id, run_id),
+        )
+        return {job_id: json.loads(tags) if tags else {} for job_id, tags in rows}
+
+    def dependencies(self, experiment_id: Optional[str] = None, run_id: Optional[str] = None) -> dict[str, list[str]]:
+        """job id -> ids of the jobs it depends on (of a run of ``experiment_id``, else of every job)."""
+        if experiment_id is not None:
+            self._check_experiment(experiment_id, run_id)
+        return self.index.get_dependencies_map(experiment_id, run_id)
+
+    # ---- logs ------------------------------------------------------------------------------------
+
+    def log(self, reference: str, stream: str = "stderr", offset: int = 0, size: int = DEFAULT_CHUNK) -> LogChunk:
+        """Bytes of a job's ``NAME.out`` (``stream="stdout"``) or ``NAME.err`` from ``offset``.
+
+        A negative ``offset`` counts from the end (``-65536``: the last 64 KiB, to tail a log).
+        """
+        from xpm_core.workspace.disk import task_name
+
+        if stream not in ("stdout", "stderr"):
+            raise WorkspaceAPIError(f"unknown log stream {stream!r}: use 'stdout' or 'stderr'")
+        if size <= 0:
+            raise WorkspaceAPIError(f"a log chunk size must be positive, got {size}")
+        record = self.resolve(reference)
+        path = Path(record.path) / f"{task_name(record.task_id)}.{'out' if stream == 'stdout' else 'err'}"
+        size = min(size, MAX_CHUNK)
+        try:
+            with open(path, "rb") as source:
+                total = os.fstat(source.fileno()).st_size
+                start = max(0, total + offset) if offset < 0 else min(offset, total)
+                source.seek(start)
+                data = source.read(size)
+        except FileNotFoundError:
+            return LogChunk(job_id=record.job_id, stream=stream, path=str(path), exists=False, offset=0,
+                            next_offset=0, size=0, text="", finished=record.state.finished)
+        # Stop before a UTF-8 sequence cut in two: the next chunk starts with all of it.
+        cut = _utf8_boundary(data) if start + len(data) < total else len(data)
+        return LogChunk(job_id=record.job_id, stream=stream, path=str(path), exists=True, offset=start,
+                        next_offset=start + cut, size=total, text=data[:cut].decode("utf-8", errors="replace"),
+                        finished=record.state.finished)
+
+    # ---- actions ---------------------------------------------------------------------------------
+
+    def kill(self, references: Iterable[str], *, perform: bool = False) -> list[ActionOutcome]:
+        """Kill the running jobs among ``references`` through their launchers (a dry run unless ``perform``).
+
+        Jobs that have ended or not started are reported, not touched; jobs of one launcher are
+        polled with one query, as the scheduler does.
+        """
+        return self.kill_records([self.resolve(reference) for reference in references], perform=perform)
+
+    def kill_records(self, records: Sequence[JobRecord], *, perform: bool = False) -> list[ActionOutcome]:
+        """:meth:`kill` for records already selected (``xpm jobs kill --filter ...``)."""
+        outcomes: list[ActionOutcome] = []
+        targets: list[tuple[JobRecord, ProcessRef]] = []
+        for record in records:
+            if record.state.finished:
+                continue
+            ref = self._process_ref(record, outcomes)
+            if ref is None:
+                if not outcomes or outcomes[-1].job_id != record.job_id:
+                    # Waiting in a driver's queue: stopping that experiment's driver is what stops it.
+                    outcomes.append(_outcome(record, "kill", "not_started",
+                                             f"{_name(record)}: {record.state.name}, not started: nothing to kill"))
+                continue
+            targets.append((record, ref))
+        if targets:
+            outcomes.extend(_run_async(self._kill(targets, perform)))
+        return outcomes
+
+    def _process_ref(self, record: JobRecord, outcomes: list[ActionOutcome]) -> Optional[ProcessRef]:
+        from xpm_core.plugin.launcher import ProcessRef
+        from xpm_core.workspace.disk import task_name
+
+        pid_file = Path(record.path) / f"{task_name(record.task_id)}.pid"
+        try:
+            return ProcessRef.from_json(json.loads(pid_file.read_text(encoding="utf-8")))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as error:
+            outcomes.append(_outcome(record, "kill", "failed", f"cannot read {pid_file}: {error}"))
+            return None
+
+    async def _kill(self, targets: list[tuple[JobRecord, ProcessRef]], perform: bool) -> list[ActionOutcome]:
+        from xpm_core.plugin.launcher import ProcessStatus
+        from xpm_core.plugin.registry import get_registry
+
+        registry = self._registry or get_registry()
+        outcomes: list[ActionOutcome] = []
+        groups: dict[tuple[str, str], list[tuple[JobRecord, ProcessRef]]] = {}
+        for record, ref in targets:
+            groups.setdefault((ref.launcher, json.dumps(dict(ref.connector), sort_keys=True)), []).append((record, ref))
+        launchers = registry.launchers()
+        for (launcher_name, _), members in groups.items():
+            if launcher_name not in launchers:
+                for record, _ref in members:
+                    outcomes.append(_outcome(record, "kill", "failed",
+                                             f"cannot kill {_name(record)}: the launcher {launcher_name!r} that "
+                                             "started it is not installed (xpm plugins lists the installed ones)"))
+                continue
+            try:
+                launcher = launchers[launcher_name].load().for_process(members[0][1], registry)
+                states = await launcher.poll([ref for _, ref in members])
+            except Exception as error:  # one unreachable host or batch system must not stop the others
+                for record, _ref in members:
+                    outcomes.append(_outcome(record, "kill", "failed",
+                                             f"cannot kill {_name(record)}: asking the {launcher_name} launcher "
+                                             f"failed: {type(error).__name__}: {error}"))
+                continue
+            for record, ref in members:
+                state = states.get(ref.id)
+                where = f"{launcher_name} job {ref.id}" + (f" on {ref.host}" if ref.host else "")
+                if state is not None and state.status is ProcessStatus.FINISHED:
+                    outcomes.append(_outcome(record, "kill", "already_ended", f"{_name(record)}: already ended ({where})"))
+                    continue
+                if not perform:
+                    outcomes.append(_outcome(record, "kill", "would_kill", f"would kill {_name(record)} ({where})"))
+                    continue
+                try:
+                    await launcher.cancel(ref)
+                except Exception as error:
+                    outcomes.append(_outcome(record, "kill", "failed",
+                                             f"cannot kill {_name(record)} ({where}): {type(error).__name__}: {error}"))
+                    continue
+                outcomes.append(_outcome(record, "kill", "killed", f"killed {_name(record)} ({where})"))
+        return outcomes
+
+    def clean(self, references: Iterable[str], *, perform: bool = False) -> list[ActionOutcome]:
+        """Delete the folders of the finished jobs among ``references`` and forget them (a dry run
+        unless ``perform``). Unfinished jobs are never deleted: they are reported (kill them first)."""
+        return self.clean_records([self.resolve(reference) for reference in references], perform=perform)
+
+    def clean_records(self, records: Sequence[JobRecord], *, perform: bool = False) -> list[ActionOutcome]:
+        """:meth:`clean` for records already selected (``xpm jobs clean --filter ...``)."""
+        outcomes: list[ActionOutcome] = []
+        deleted: list[str] = []
+        for record in records:
+            if not record.state.finished:
+                hint = " (kill it first)" if record.state in (JobState.RUNNING, JobState.SCHEDULED) else ""
+                outcomes.append(_outcome(record, "clean", "not_finished",
+                                         f"{_name(record)}: {record.state.name}, not finished: not cleaned{hint}"))
+                continue
+            if not perform:
+                outcomes.append(_outcome(record, "clean", "would_delete", f"would delete {_name(record)}"))
+                continue
+            try:
+                shutil.rmtree(record.path)
+            except FileNotFoundError:
+                pass  # already gone: forgetting it is all that is left to do
+            except OSError as error:
+                # Kept in the index: what remains of the folder is still listed.
+                outcomes.append(_outcome(record, "clean", "failed", f"cannot delete {record.path}: {error}"))
+                continue
+            deleted.append(record.job_id)
+            outcomes.append(_outcome(record, "clean", "deleted", f"deleted {_name(record)}"))
+        if deleted:
+            self.index.forget_jobs(deleted)
+        return outcomes
+
+
+# ---- helpers ---------------------------------------------------------------------------------
+
+
+def _run_summary(run: Any, counts: dict[str, int]) -> RunSummary:
+    return RunSummary(experiment_id=run.experiment_id, run_id=run.run_id, status=run.status, hostname=run.hostname,
+                      started_at=run.started_at, ended_at=run.ended_at, job_count=run.job_count,
+                      job_counts=dict(counts))
+
+
+def _summary(record: JobRecord) -> JobSummary:
+    return JobSummary(
+        job_id=record.job_id, task_id=record.task_id, path=record.path, state=record.state.value,
+        failure_reason=record.failure_reason, submitted_time=record.submitted_time,
+        started_time=record.started_time, ended_time=record.ended_time, exit_code=record.exit_code,
+        retry_count=record.retry_count, experiment_id=record.experiment_id, run_id=record.run_id,
+        tags=dict(record.tags),
+    )
+
+
+def _name(record: JobRecord) -> str:
+    return f"{record.task_id}/{record.job_id}"
+
+
+def _outcome(record: JobRecord, action: str, status: str, message: str) -> ActionOutcome:
+    return ActionOutcome(job_id=record.job_id, task_id=record.task_id, action=action, status=status, message=message)
+
+
+def _sort_key(sort: str) -> Any:
+    """A key function over records for ``sort``; missing values sort first (ascending)."""
+    if sort.startswith("tag:"):
+        name = sort[4:]
+
+        def tag_key(record: JobRecord) -> tuple:
+            value = record.tags.get(name)
+            if value is None:
+                return (0, 0.0, "")
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return (1, float(value), "")
+            return (2, 0.0, str(value))
+
+        return tag_key
+    numeric = {
+        "submitted": lambda r: r.submitted_time,
+        "started": lambda r: r.started_time,
+        "ended": lambda r: r.ended_time,
+        "retries": lambda r: r.retry_count,
+        "duration": lambda r: None if r.started_time is None else (r.ended_time or _now()) - r.started_time,
+    }
+    if sort in numeric:
+        get = numeric[sort]
+        return lambda record: (get(record) is not None, get(record) or 0.0)
+    if sort == "state":
+        return lambda record: _STATE_ORDER[record.state]
+    if sort == "task":
+        return lambda record: record.task_id
+    if sort == "job":
+        return lambda record: record.job_id
+    raise WorkspaceAPIError(f"cannot sort jobs by {sort!r}: use one of {', '.join(SORT_COLUMNS)} or tag:NAME")
+
+
+def _now() -> float:
+    import time
+
+    return time.time()
+
+
+def _read_json(path: Path) -> Optional[dict[str, Any]]:
+    try:
+        content = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return content if isinstance(content, dict) else None
+
+
+def _failure(path: Path) -> Optional[dict[str, Any]]:
+    try:
+        content = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return {"reason": "failed"}
+    if isinstance(content, dict):
+        return content
+    return {"reason": "failed", "code": content}  # a legacy marker: the bare exit code
+
+
+def _utf8_boundary(data: bytes) -> int:
+    """The length of ``data`` without a UTF-8 sequence cut at its end."""
+    for back in range(1, min(4, len(data)) + 1):
+        byte = data[-back]
+        if byte & 0xC0 != 0x80:  # the lead byte of the last sequence (or ASCII)
+            needed = 1 if byte < 0x80 else 2 if byte >> 5 == 0b110 else 3 if byte >> 4 == 0b1110 else 4
+            return len(data) if back >= needed else len(data) - back
+    return len(data)
+
+
+def _run_async(coroutine: Any) -> Any:
+    """Run ``coroutine`` to completion, also from a thread that already runs an event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    result: list[Any] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            result.append(asyncio.run(coroutine))
+        except BaseException as error:  # handed back to the caller's thread
+            errors.append(error)
+
+    thread = threading.Thread(target=run, name="xpm-workspace-action")
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+    return result[0]
