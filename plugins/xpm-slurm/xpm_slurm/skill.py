@@ -30,8 +30,8 @@ Building a launcher runs no Slurm command. `config(...)` with an unknown option 
 
 ## `SlurmOptions`: sbatch options
 
-Each field becomes `--kebab-case=value` (`cpus_per_task` -> `--cpus-per-task`); `None` leaves
-the cluster's default.
+Each field becomes an sbatch argument (`cpus_per_task=4` -> `sbatch --cpus-per-task=4`), in
+this order; `None` leaves the cluster's default.
 
 | option | sbatch |
 | --- | --- |
@@ -63,7 +63,7 @@ _OUTRO = """
 
 
 def _sbatch_flag(name: str) -> str:
-    return "further arguments, verbatim" if name == "extra" else f"`--{name.replace('_', '-')}`"
+    return "further arguments, verbatim" if name == "extra" else f"`sbatch --{name.replace('_', '-')}`"
 
 
 def _default(field: attrs.Attribute) -> str:
