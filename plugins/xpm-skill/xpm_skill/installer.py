@@ -72,7 +72,7 @@ def read_manifest(folder: Path) -> Manifest | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         return Manifest(version=str(data["version"]), files={str(k): str(v) for k, v in data["files"].items()})
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         # A manifest we cannot read protects nothing: treat every file as the user's.
@@ -82,7 +82,7 @@ def read_manifest(folder: Path) -> Manifest | None:
 def _current_digest(path: Path) -> str | None:
     try:
         return digest(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
     except UnicodeDecodeError:
         return "binary"
@@ -125,10 +125,11 @@ def _write(path: Path, text: str) -> None:
 
 def _wrap(folder: Path, action: str, exc: OSError) -> InstallError:
     reason = exc.strerror or str(exc)
-    where = exc.filename or folder
+    if exc.filename and Path(exc.filename) != folder:
+        reason = f"{exc.filename}: {reason}"
     return InstallError(
-        f"cannot {action} the skill in {folder}: {where}: {reason}; check that this folder can be "
-        "written (or choose another target)"
+        f"cannot {action} the skill in {folder}: {reason}; check that this folder can be written "
+        "(or choose another target)"
     )
 
 
