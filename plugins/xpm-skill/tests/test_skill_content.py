@@ -22,7 +22,7 @@ BLOCK_TIMEOUT = 180
 
 @pytest.fixture(scope="module")
 def command_tree():
-    from xpm_core.cli import make_cli
+    from xpm_core import make_cli
 
     return make_cli()
 
