@@ -89,12 +89,21 @@ def test_list_before_and_after(cli, home: Path) -> None:
     for target, row in rows.items():
         assert f"~/{FOLDERS[target]}/skills/xpm" in row
         assert row.endswith("not installed") and "not found" in row
-    (home / ".cursor").mkdir()  # the tool's folder: Cursor is installed
-    cli("install-skill", "claude")
+    cli("install-skill", "claude", "agents")
     rows = list_rows(cli("install-skill", "--list").stdout)
-    assert rows["claude"].endswith("installed, current") and "Claude Code: detected" in rows["claude"]
+    assert rows["claude"].endswith("installed, current") and rows["agents"].endswith("installed, current")
+    # The skill alone, which the installer created, does not make a tool "detected".
+    assert "Claude Code: not found" in rows["claude"] and "Agent Skills tools: not found" in rows["agents"]
+    (home / ".cursor").mkdir()
+    (home / ".cursor" / "settings.json").write_text("{}")  # Cursor's folder, in use
+    tools = Path(os.environ["PATH"])
+    tools.mkdir()
+    (tools / "claude").write_text("#!/bin/sh\n")  # the claude command on PATH
+    (tools / "claude").chmod(0o755)
+    rows = list_rows(cli("install-skill", "--list").stdout)
+    assert "Claude Code: detected" in rows["claude"]
     assert "Cursor: detected" in rows["cursor"] and rows["cursor"].endswith("not installed")
-    assert rows["agents"].endswith("not installed")
+    assert "Agent Skills tools: not found" in rows["agents"]
 
 
 def test_reinstall_updates_an_outdated_skill(cli, home: Path) -> None:

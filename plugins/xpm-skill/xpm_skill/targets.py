@@ -33,8 +33,20 @@ class Target:
         return base / self.folder / "skills" / SKILL_NAME
 
     def detected(self, home: Path) -> bool:
-        """Whether one of the target's tools seems installed (its folder or its command)."""
-        return (home / self.folder).is_dir() or any(shutil.which(command) for command in self.commands)
+        """Whether one of the target's tools seems installed: its command, or its folder in use.
+
+        The folder counts only for what is in it besides this skill, which installing it creates.
+        """
+        if any(shutil.which(command) for command in self.commands):
+            return True
+        folder = home / self.folder
+        try:
+            others = [entry for entry in folder.iterdir() if entry.name != "skills"]
+            skills = folder / "skills"
+            others += [entry for entry in skills.iterdir() if entry.name != SKILL_NAME] if skills.is_dir() else []
+        except OSError:  # missing, or not a folder
+            return False
+        return bool(others)
 
 
 #: The targets, in the order ``--list`` shows them; the first is the default.
