@@ -121,7 +121,7 @@ def test_reinstall_updates_an_outdated_skill(cli, home: Path) -> None:
     manifest["files"]["references/gone.md"] = digest("obsolete\n")
     manifest["version"] = "0.0.1"
     manifest_path.write_text(json.dumps(manifest))
-    assert list_rows(cli("install-skill", "--list").stdout)["claude"].endswith("installed, outdated (version 0.0.1)")
+    assert list_rows(cli("install-skill", "--list").stdout)["claude"].endswith("installed, outdated (written by xpm-skill 0.0.1)")
 
     result = cli("install-skill", "claude")
     assert result.exit_code == 0, result.output

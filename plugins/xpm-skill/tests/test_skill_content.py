@@ -172,3 +172,39 @@ def test_packaged_skill_is_the_source_of_the_core_files() -> None:
     for name, text in packaged.items():
         if name != "SKILL.md":
             assert SKILL.files[name] == text
+
+
+def _fake_section() -> str:
+    return "# Fake plugin\n\nIt adds nothing real.\n"
+
+
+def _broken_section() -> str:
+    raise RuntimeError("cannot describe myself")
+
+
+class _SectionsPlugin:
+    """A plugin declaring a good section, a broken one, and one whose name a core file has."""
+
+    from xpm_core.plugin import hookimpl
+
+    @hookimpl
+    def xpm_skill_sections(self):
+        from xpm_core.plugin import SkillSectionType
+
+        yield SkillSectionType(name="fake", title="Fake options", factory=_fake_section, summary="what fake adds")
+        yield SkillSectionType(name="broken", title="Broken", factory=_broken_section)
+        yield SkillSectionType(name="jobs", title="Clash", factory=_fake_section)
+
+
+def test_sections_of_plugins_and_their_failures() -> None:
+    from xpm_core.plugin import PluginRegistry, make_plugin_manager
+
+    registry = PluginRegistry(make_plugin_manager(load_entrypoints=False, extra_plugins=[("fake", _SectionsPlugin())]))
+    skill = build_skill(registry)
+    assert skill.files["references/fake.md"] == _fake_section()
+    assert "- [Fake options](references/fake.md) (from " in skill.files["SKILL.md"]
+    assert "references/broken.md" not in skill.files
+    assert skill.files["references/jobs.md"] == packaged_files()["references/jobs.md"]
+    assert len(skill.problems) == 2
+    assert "skill section 'broken' left out: RuntimeError: cannot describe myself" in skill.problems[0]
+    assert "skill section 'jobs' left out: the skill already has references/jobs.md" in skill.problems[1]

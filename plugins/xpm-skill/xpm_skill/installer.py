@@ -53,7 +53,7 @@ class Status:
             return "installed, current"
         if self.edited:
             return f"installed, edited ({', '.join(self.edited)})"
-        return f"installed, outdated (version {self.version})"
+        return f"installed, outdated (written by xpm-skill {self.version})"
 
 
 @attrs.frozen

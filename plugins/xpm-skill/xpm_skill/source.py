@@ -80,7 +80,8 @@ def build_skill(registry: PluginRegistry | None = None) -> Skill:
         files[path] = text if text.endswith("\n") else text + "\n"
         title = section.title or name
         summary = f": {section.summary}" if section.summary else ""
-        index.append(f"- [{title}]({path}) (from {provider}){summary}")
+        # "xpm-slurm (slurm)" -> "xpm-slurm": the distribution is what the reader can install.
+        index.append(f"- [{title}]({path}) (from {provider.split(' (')[0]}){summary}")
     listing = "\n".join(index) if index else "No installed plugin adds a section."
     files["SKILL.md"] = files["SKILL.md"].replace(PLUGIN_SECTIONS_MARKER, listing)
     return Skill(files=files, problems=tuple(problems))
