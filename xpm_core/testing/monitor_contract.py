@@ -23,7 +23,7 @@ from xpm_core.testing.contract_base import Contract
 EXPERIMENT_ID = "contract-xp"
 RUN_ID = "20250101_000000"
 #: (job id, task id, tags) of the fake experiment's jobs.
-JOBS = (
+JOBS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("a1" * 32, "contract.Train", {"lr": 0.1}),
     ("b2" * 32, "contract.Train", {"lr": 0.01}),
     ("c3" * 32, "contract.Evaluate", {}),
@@ -160,7 +160,8 @@ class MonitorContract(Contract):
 
     def test_survives_its_own_exceptions(self, make_monitor, fake_experiment: FakeExperiment) -> None:
         monitor = make_monitor()
-        refresh, failures = monitor.refresh, []
+        refresh = monitor.refresh
+        failures: list[int] = []
 
         def broken_refresh() -> None:
             if len(failures) < 3:
