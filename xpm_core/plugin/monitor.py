@@ -130,8 +130,10 @@ class Monitor(abc.ABC):
 
     def run(self) -> None:
         """Show the workspace until Ctrl-C (or :meth:`close` from another thread), then close."""
-        self.start()
         try:
+            # Started inside the try: a Ctrl-C right after the first frame is drawn (the refresh
+            # thread draws it while start() returns) still ends the monitor cleanly.
+            self.start()
             while not self._stop.wait(0.2):
                 pass
         except KeyboardInterrupt:
