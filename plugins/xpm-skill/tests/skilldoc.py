@@ -127,6 +127,8 @@ def check_invocation(root: click.Group, arguments: list[str]) -> str | None:
         if skip:
             skip -= 1
             continue
+        if argument in ("...", "…"):  # "xpm ...": any command, written as a placeholder
+            return None
         if argument.startswith("-") and argument != "-":
             name = argument.split("=", 1)[0]
             option = _option(command, name)

@@ -208,3 +208,18 @@ def test_sections_of_plugins_and_their_failures() -> None:
     assert len(skill.problems) == 2
     assert "skill section 'broken' left out: RuntimeError: cannot describe myself" in skill.problems[0]
     assert "skill section 'jobs' left out: the skill already has references/jobs.md" in skill.problems[1]
+
+
+PAGES = [Path(__file__).resolve().parents[1] / "README.md", Path(__file__).resolve().parents[3] / "docs/plugins/skill.md"]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
+def test_the_plugin_documentation_names_real_commands(page: Path, command_tree) -> None:
+    if not page.exists():
+        pytest.skip(f"{page} is not part of this checkout")
+    problems = [
+        f"xpm {' '.join(arguments)}: {problem}"
+        for arguments in skilldoc.invocations(page.read_text())
+        if (problem := skilldoc.check_invocation(command_tree, arguments))
+    ]
+    assert not problems, "\n".join(problems)
