@@ -148,7 +148,7 @@ class XpmSpecs:
             @hookimpl
             def xpm_skill_sections():
                 yield SkillSectionType(name="slurm", title="Slurm launcher options",
-                                       factory="xpm_slurm.skill:SECTION")
+                                       factory="xpm_slurm.skill:section")
 
         .. versionadded:: 0.1
         """
