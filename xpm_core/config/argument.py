@@ -56,6 +56,7 @@ class Argument:
         "hash_prefix",
         "check",
         "plain",
+        "is_data",
     )
 
     def __init__(
@@ -73,6 +74,7 @@ class Argument:
         overrides: bool = False,
         groups: FrozenSet[Any] = frozenset(),
         help: str | None = None,
+        is_data: bool = False,
     ) -> None:
         from xpm_core.config.generators import Generator  # noqa: PLC0415 - cycle
 
@@ -98,6 +100,8 @@ class Argument:
         self.check = spec.check
         #: settable by a plain validated assignment (not constant, not generated)
         self.plain = not constant and not self.is_path_generator
+        #: a ``DataPath``: copied next to the definition by ``save``
+        self.is_data = is_data
 
     @property
     def type(self) -> TypeSpec:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, ClassVar, Dict, Iterator, List, Mapping, Optional, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Dict, Iterator, List, Mapping, Optional, TypeVar
 
 from xpm_core.config.argument import Argument, clone
 from xpm_core.config.errors import (
@@ -26,6 +27,11 @@ if TYPE_CHECKING:
     from xpm_core.config.partial import Partial
 
 T = TypeVar("T")
+
+logger = logging.getLogger("xpm")
+
+#: The type of ``dep`` in ``task_outputs(self, dep)``: marks a configuration as an output of the task.
+DependentMarker = Callable[["ConfigMixin"], "ConfigMixin"]
 
 
 class ConfigInformation:
@@ -448,6 +454,13 @@ class Config:
 
     def __post_init__(self) -> None:
         """Called by ``instance()`` once the parameters are set."""
+
+    def __xpm_serialize__(self, context: Any) -> Dict[str, Any]:
+        """``{name: SerializedPath}`` for ``save``: by default every ``DataPath`` parameter, copied
+        through ``context.serialize(...)``; override to save other files."""
+        from xpm_core.serialization.context import default_xpm_serialize  # noqa: PLC0415
+
+        return default_xpm_serialize(self, context)
 
     def __validate__(self) -> None:
         """Override to check the parameters; called once before sealing (submit, ``instance()``)."""

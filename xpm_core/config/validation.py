@@ -99,6 +99,15 @@ def _check_float(value: Any) -> float:
 
 def _check_str(value: Any) -> str:
     if isinstance(value, str) and not isinstance(value, enum.Enum):
+        if value.isascii():
+            return value
+        try:
+            # A lone surrogate cannot be written to params.json or hashed as UTF-8: refuse it now.
+            value.encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise InvalidValue(
+                "str", value, f"lone surrogate {value[e.start]!r} at index {e.start} is not valid UTF-8"
+            ) from None
         return value
     raise InvalidValue("str", value)
 

@@ -8,7 +8,7 @@ import warnings
 from typing import TYPE_CHECKING, Any, Dict
 
 from xpm_core.config.argument import Argument
-from xpm_core.config.params import ParamHint, field
+from xpm_core.config.params import PARAM_HINT, ParamHint, field
 from xpm_core.config.params import help as help_annotation
 from xpm_core.config.validation import InvalidValue, compile_type
 
@@ -178,15 +178,30 @@ class ObjectType:
     def _make_argument(self, name: str, hint: Any) -> Argument | None:
         if typing.get_origin(hint) is not typing.Annotated:
             return None
+        from xpm_core.config.checkers import Checker  # noqa: PLC0415
+        from xpm_core.config.generators import pathgenerator  # noqa: PLC0415
+
         kind: ParamHint | None = None
         help_text = None
+        checkers: list[Checker] = []
+        annotated_generator = None
+        experimaestro_style = False  # metadata that alone declares a parameter (experimaestro)
         for meta in hint.__metadata__:
             if isinstance(meta, ParamHint):
                 kind = meta
             elif isinstance(meta, help_annotation):
                 help_text = meta.text
+                experimaestro_style = True
+            elif isinstance(meta, Checker):
+                checkers.append(meta)
+                experimaestro_style = True
+            elif isinstance(meta, pathgenerator):
+                annotated_generator = meta.generator
+                experimaestro_style = True
         if kind is None:
-            return None
+            if not experimaestro_style:
+                return None
+            kind = PARAM_HINT
         tp = self.original_type
         where = f"{tp.__module__}.{self.display_name}.{name}"
         if kind.deprecated_alias:
@@ -238,6 +253,13 @@ class ObjectType:
                     DeprecationWarning,
                     stacklevel=_user_stacklevel(),
                 )
+        if annotated_generator is not None:
+            if generator is not None:
+                raise TypeError(f"{where}: pathgenerator(...) and default_factory both give the value; keep one")
+            generator = annotated_generator
+            has_field = True
+        if checkers:
+            spec = _checked(spec, checkers)
         if kind.constant and default is None:
             raise TypeError(f"{where}: a Constant needs a default value (x: Constant[int] = 1)")
         argument = Argument(
@@ -253,6 +275,7 @@ class ObjectType:
             overrides=overrides,
             groups=groups,
             help=help_text or kind.help,
+            is_data=kind.data,
         )
         if default is not None:
             try:
@@ -335,6 +358,28 @@ class ObjectType:
     def description(self) -> str | None:
         """The class docstring."""
         return self.original_type.__dict__.get("__doc__")
+
+
+def _checked(spec: Any, checkers: list) -> Any:
+    """``spec`` whose check also runs the checker annotations (``Choices``...)."""
+    from xpm_core.config.validation import TypeSpec  # noqa: PLC0415
+
+    check = spec.check
+
+    def checked(value: Any) -> Any:
+        value = check(value)
+        for checker in checkers:
+            if not checker.check(value):
+                raise InvalidValue(f"{spec.name} with {checker}", value)
+        return value
+
+    return TypeSpec(
+        spec.name,
+        checked,
+        ignored=spec.ignored,
+        config_class=spec.config_class,
+        is_set=spec.is_set,
+    )
 
 
 def _is_union_type(origin: Any) -> bool:

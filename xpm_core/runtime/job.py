@@ -105,6 +105,11 @@ class Job:
         return self.path
 
     @property
+    def environ(self) -> dict[str, str]:
+        """The job's environment variables (experimaestro's name for :attr:`environment`)."""
+        return self.environment
+
+    @property
     def stdout(self) -> Path:
         return self.file("out")
 
