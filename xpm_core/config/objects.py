@@ -7,6 +7,8 @@ import sys
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Dict, Iterator, List, Mapping, Optional, TypeVar
 
+import attrs
+
 from xpm_core.config.argument import Argument, clone
 from xpm_core.config.errors import (
     ConstantParameterError,
@@ -34,6 +36,19 @@ logger = logging.getLogger("xpm")
 DependentMarker = Callable[["ConfigMixin"], "ConfigMixin"]
 
 
+@attrs.frozen
+class SetInfo:
+    """How and where a parameter or tag was set (debug information: never hashed nor serialized)."""
+
+    #: ``/abs/file.py:12``, or a marker such as ``<generated>``
+    location: str
+    #: ``explicit``, ``default``, ``generated``, ``deserialized`` or ``composed``
+    kind: str
+
+
+_MARKER_KINDS = {"<generated>": "generated", "<loaded>": "deserialized"}
+
+
 class ConfigInformation:
     """Per-configuration state (``cfg.__xpm__``): values, tags, task links, sealing, cached identifier."""
 
@@ -57,6 +72,10 @@ class ConfigInformation:
     tags_: Mapping[str, tuple[Any, Location | None]] = MappingProxyType({})
     #: per-parameter flags (``stop_tags``)
     args_properties: Mapping[str, set[str]] = MappingProxyType({})
+    #: names given to ``X.C(...)`` (the keyword dict's keys: no copy on the hot path)
+    init_names: Any = ()
+    #: parameters set by composition (``outer @ inner``)
+    composed: Mapping[str, bool] = MappingProxyType({})
 
     def __init__(
         self,
@@ -103,6 +122,25 @@ class ConfigInformation:
     def location_of(self, name: str) -> Location | None:
         """Where parameter ``name`` was set (the creation site unless set later)."""
         return self.locations.get(name, self.initlocation)
+
+    def provenance_of(self, name: str) -> SetInfo | None:
+        """How and where parameter ``name`` got its value (None when it has none)."""
+        if name not in self.values:
+            return None
+        location = self.locations.get(name)
+        if location is not None and location[0] in _MARKER_KINDS:
+            return SetInfo(location[0], _MARKER_KINDS[location[0]])
+        if name in self.composed:
+            return SetInfo(format_location(location), "composed")
+        if name in self.locations or name in self.init_names:
+            return SetInfo(format_location(self.location_of(name)), "explicit")
+        if self.loaded:
+            return SetInfo("<loaded>", "deserialized")
+        return SetInfo(format_location(self.initlocation), "default")
+
+    def tag_provenance(self) -> Dict[str, SetInfo]:
+        """Where each tag of this configuration (not its children) was set."""
+        return {name: SetInfo(format_location(where), "explicit") for name, (_, where) in self.tags_.items()}
 
     # --- meta flag and state
 
@@ -280,16 +318,21 @@ class ConfigInformation:
 
 
 def unknown_parameter(
-    xpmtype: ObjectType, name: str, location: Location | None
+    xpmtype: ObjectType, name: str, location: Location | None, *, assignment: bool = False
 ) -> UnknownParameterError:
-    """The error for a keyword that is not a parameter: names it and lists the valid ones."""
+    """The error for a keyword (or attribute) that is not a parameter: names it and lists the valid ones."""
     import difflib  # noqa: PLC0415 - only on errors
 
     valid = sorted(xpmtype.arguments)
     close = difflib.get_close_matches(name, valid, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
+    what = (
+        f"cannot set {xpmtype.display_name}.{name}: no such parameter"
+        if assignment
+        else f"{xpmtype.display_name}.C() got an unknown parameter {name!r}"
+    )
     return UnknownParameterError(
-        f"{xpmtype.display_name}.C() got an unknown parameter {name!r} at {format_location(location)}. "
+        f"{what} at {format_location(location)}. "
         f"Valid parameters of {xpmtype.display_name}: {', '.join(valid) if valid else '(none)'}{hint}"
     )
 
@@ -482,6 +525,8 @@ class ConfigMixin:
         for name, default in mutable_defaults:
             values[name] = clone(default)
         info = ConfigInformation(self, xpmtype, location, values)
+        if kwargs:
+            info.init_names = kwargs.keys()
         self.__dict__["__xpm__"] = info
         arguments = xpmtype._arguments
         for name, value in kwargs.items():
@@ -504,6 +549,13 @@ class ConfigMixin:
                 value.apply(info, name, location)
                 value = value.value
             info.set(name, value, location=location)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Parameters have data descriptors; any other public name is a typo of a parameter, which
+        # would otherwise be silently ignored (and left out of the identifier).
+        if name[0] != "_" and not hasattr(type(self), name):
+            raise unknown_parameter(self.__xpmtype__, name, caller_location(2), assignment=True)
+        object.__setattr__(self, name, value)
 
     # --- display
 
@@ -645,6 +697,7 @@ class ConfigMixin:
                 f"all accept a {own_type.__qualname__}"
             )
         other.__xpm__.set(matching[0], self, location=caller_location(2))
+        other.__xpm__.own("composed")[matching[0]] = True
         return other
 
     # --- tasks

@@ -141,7 +141,7 @@ def _check_any(value: Any) -> Any:
 _EXACT = {
     _check_int: {int},
     _check_float: {float},
-    _check_str: {str},
+    # not str: each string is checked for lone surrogates (cheap for ASCII ones)
     _check_bool: {bool},
     _check_any: None,
 }
