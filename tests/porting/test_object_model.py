@@ -334,3 +334,10 @@ def test_cache_outside_a_task_says_so():
 
 def test_lightweight_serialization_task_is_a_lightweight_task():
     assert issubclass(PathSerializationLWTask, LightweightTask)
+
+
+def test_messages_keep_experimaestro_key_words():
+    with pytest.raises(TypeError, match="not sealed.*sealed_set"):
+        {A.C(x=1)}  # noqa: B018 - building the set is what fails
+    with pytest.raises(AttributeError, match=r"no configuration tracked.*instance\(keep=True\)"):
+        A().xpmconfig  # noqa: B018

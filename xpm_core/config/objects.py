@@ -492,7 +492,8 @@ class Config:
             return self.__dict__["__config__"]
         except KeyError:
             raise AttributeError(
-                f"{type(self).__qualname__} object has no configuration: build it with cfg.instance(keep=True)"
+                f"{type(self).__qualname__} object has no configuration tracked: "
+                "build it with cfg.instance(keep=True)"
             ) from None
 
     def __post_init__(self) -> None:
@@ -612,7 +613,8 @@ class ConfigMixin:
         if not info._sealed:
             raise TypeError(
                 f"unhashable configuration {info.xpmtype.display_name} (created at {format_location(info.initlocation)}): "
-                "only sealed configurations can go in sets or dict keys; call cfg.seal() or use sealed_set(...)"
+                "it is not sealed, and only sealed configurations can go in sets or dict keys; "
+                "call cfg.seal() or use sealed_set(...)"
             )
         return hash(info.identifier)
 
