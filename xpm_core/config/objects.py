@@ -20,7 +20,7 @@ from xpm_core.config.errors import (
     format_location,
 )
 from xpm_core.config.tags import ConfigWrapper, TagDict, collect_tags
-from xpm_core.config.validation import InvalidValue, short_repr
+from xpm_core.config.validation import GenericMismatch, InvalidValue, short_repr
 from xpm_core.config.xpmtype import ObjectType, register_base_classes
 
 if TYPE_CHECKING:
@@ -76,6 +76,8 @@ class ConfigInformation:
     init_names: Any = ()
     #: parameters set by composition (``outer @ inner``)
     composed: Mapping[str, bool] = MappingProxyType({})
+    #: TypeVar -> (bound type, "Class.param" that bound it), for generic configurations
+    typevar_bindings: Mapping[Any, tuple[type, str]] = MappingProxyType({})
 
     def __init__(
         self,
@@ -207,7 +209,22 @@ class ConfigInformation:
             self.values[name] = None
         else:
             try:
-                self.values[name] = argument.spec.check(value)
+                checked = argument.spec.check(value)
+                if self.xpmtype.generic:
+                    from xpm_core.config.generics import GenericTypeError, check_set  # noqa: PLC0415
+
+                    try:
+                        check_set(self, name, checked)
+                    except GenericTypeError as e:
+                        raise GenericTypeError(f"{e} (set at {format_location(location)})") from None
+                self.values[name] = checked
+            except GenericMismatch as e:
+                from xpm_core.config.generics import GenericTypeError  # noqa: PLC0415
+
+                raise GenericTypeError(
+                    f"invalid value for parameter {name!r} of {self.xpmtype.display_name} "
+                    f"(set at {format_location(location)}): {e.describe()}"
+                ) from None
             except InvalidValue as e:
                 raise InvalidParameterError(
                     f"invalid value for parameter {name!r} of {self.xpmtype.display_name} "
@@ -515,6 +532,7 @@ class ConfigMixin:
     """Behaviour of configuration objects (the ``X.C`` classes); never instantiated directly."""
 
     __xpmtype__: ClassVar[ObjectType]
+    __xpm__: ConfigInformation
 
     def __init__(self, **kwargs: Any) -> None:
         frame = sys._getframe(1)

@@ -29,6 +29,9 @@ class ObjectType:
     _leaf_plan: tuple | None = None
     #: names visible where the class was defined, when inside a function (resolve annotations)
     localns: dict | None = None
+    #: a generic configuration (TypeVar parameters, or Generic[...] in its bases)
+    generic = False
+    generic_arguments: tuple = ()
 
     def __init__(self, tp: type) -> None:
         self.value_type = tp
@@ -168,6 +171,16 @@ class ObjectType:
                 arguments[name] = argument
                 argument.objecttype = self
 
+        if getattr(tp, "__parameters__", ()) or any(a.typevars for a in arguments.values()):
+            # a generic configuration: every value may bind TypeVars (directly or through a
+            # sub-configuration), so none takes the unchecked fast path
+            from xpm_core.config import generics  # noqa: PLC0415
+
+            self.generic = True
+            generics.ANY_GENERIC = True
+            self.generic_arguments = tuple(arguments)
+            for argument in arguments.values():
+                argument.plain = False
         for name, value in tp.__dict__.items():
             if isinstance(value, Partial):
                 if value.name is None:
@@ -180,6 +193,7 @@ class ObjectType:
             return None
         from xpm_core.config.checkers import Checker  # noqa: PLC0415
         from xpm_core.config.generators import pathgenerator  # noqa: PLC0415
+        from xpm_core.config.generics import typevar_shapes  # noqa: PLC0415
 
         kind: ParamHint | None = None
         help_text = None
@@ -276,6 +290,7 @@ class ObjectType:
             groups=groups,
             help=help_text or kind.help,
             is_data=kind.data,
+            typevars=typevar_shapes(value_hint),
         )
         if default is not None:
             try:
