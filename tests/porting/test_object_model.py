@@ -341,3 +341,28 @@ def test_messages_keep_experimaestro_key_words():
         {A.C(x=1)}  # noqa: B018 - building the set is what fails
     with pytest.raises(AttributeError, match=r"no configuration tracked.*instance\(keep=True\)"):
         A().xpmconfig  # noqa: B018
+
+
+class NewValues(Config):
+    __xpmid__ = "porting.NewValues"
+    values: Param[list[int]]
+
+
+@__import__("xpm_core").deprecate(NewValues, replace=True)
+class OldValue(Config):
+    __xpmid__ = "porting.OldValue"
+    value: Param[int]
+
+    def __convert__(self):
+        return NewValues.C(values=[self.value])
+
+
+def test_replace_true_builds_the_new_class_and_discards_old_only_attributes(caplog):
+    converted = OldValue.C(value=3)
+    assert isinstance(converted, NewValues) and converted.values == [3]
+    with caplog.at_level("WARNING"):
+        converted.value = 4
+    assert "Attribute 'value' was in deprecated config porting.oldvalue" in caplog.text
+    assert "being discarded" in caplog.text and converted.values == [3]
+    with pytest.raises(UnknownParameterError):
+        converted.valeus = [1]

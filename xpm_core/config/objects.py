@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import sys
-from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Dict, Iterator, List, Mapping, Optional, TypeVar
+from types import FrameType, MappingProxyType
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Dict, Iterator, List, Mapping, Optional, TypeVar, Union
 
 import attrs
 
@@ -64,7 +64,7 @@ class ConfigInformation:
     _sealed = False
     _meta: Optional[bool] = None
     init_tasks: List[ConfigMixin] = []  # replaced, never mutated in place
-    stop_tags_init_tasks: frozenset = frozenset()
+    stop_tags_init_tasks: Union[frozenset, set] = frozenset()
     # Read-only empty defaults; the writers below give the object its own dict first.
     #: where parameters were set after creation (error messages only; never hashed or serialized)
     locations: Mapping[str, Location | None] = MappingProxyType({})
@@ -253,7 +253,8 @@ class ConfigInformation:
     def set_init_tasks(self, init_tasks: List[Any]) -> None:
         """Set the initialization tasks, unwrapping ``stop_tags(...)``."""
         self.init_tasks = []
-        self.stop_tags_init_tasks = set()  # type: ignore[assignment]
+        stop_tags_init_tasks: set[int] = set()
+        self.stop_tags_init_tasks = stop_tags_init_tasks
         for init_task in init_tasks:
             if isinstance(init_task, ConfigWrapper):
                 if init_task.tagged:
@@ -261,7 +262,7 @@ class ConfigInformation:
                         "an initialization task cannot be tagged: tag(...) needs a parameter name"
                     )
                 if init_task.stop_tags:
-                    self.stop_tags_init_tasks.add(id(init_task.value))
+                    stop_tags_init_tasks.add(id(init_task.value))
                 init_task = init_task.value
             if not isinstance(init_task, LightweightTask) or not isinstance(init_task, ConfigMixin):
                 raise TypeError(
@@ -399,7 +400,7 @@ class ParameterDescriptor:
     def __init__(self, name: str) -> None:
         self.name = name
 
-    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
         if obj is None:
             return owner.__xpmtype__.arguments[self.name] if owner is not None else self
         try:
@@ -427,7 +428,7 @@ class _ClassProperty:
 class _ConfigClassProperty:
     """``X.C``: the configuration class, built on first access (a hot path: one dict lookup then)."""
 
-    def __get__(self, obj: Any, owner: type) -> Any:
+    def __get__(self, obj: Any, owner: Any) -> Any:
         xpmtype = owner.__dict__.get("__xpmtype__")
         if xpmtype is not None:
             config_type = xpmtype._config_type
@@ -461,7 +462,7 @@ class Config:
         if "__xpmtype__" not in cls.__dict__:
             xpmtype = ObjectType(cls)
             # A class defined in a function may refer to other local classes in its annotations.
-            frame = sys._getframe(1)
+            frame: Optional[FrameType] = sys._getframe(1)
             while frame is not None and frame.f_code.co_name == "__init_subclass__":
                 frame = frame.f_back
             if (
@@ -539,7 +540,7 @@ class ConfigMixin:
         location = (frame.f_code.co_filename, frame.f_lineno)
         xpmtype = self.__xpmtype__
         # the plans exist: the X.C class is built after them
-        init_values, mutable_defaults = xpmtype._init_plan
+        init_values, mutable_defaults = xpmtype._init_plan  # type: ignore[misc]
         values = init_values.copy()
         for name, default in mutable_defaults:
             values[name] = clone(default)
@@ -547,7 +548,7 @@ class ConfigMixin:
         if kwargs:
             info.init_names = kwargs.keys()
         self.__dict__["__xpm__"] = info
-        arguments = xpmtype._arguments
+        arguments: Dict[str, Argument] = xpmtype._arguments  # type: ignore[assignment]
         for name, value in kwargs.items():
             argument = arguments.get(name)
             if argument is None:
@@ -573,6 +574,14 @@ class ConfigMixin:
         # Parameters have data descriptors; any other public name is a typo of a parameter, which
         # would otherwise be silently ignored (and left out of the identifier).
         if name[0] != "_" and not hasattr(type(self), name):
+            if name in self.__dict__.get("_deprecated_arguments", ()):
+                logger.warning(
+                    "Attribute '%s' was in deprecated config %s but is not in %s. The value is being discarded.",
+                    name,
+                    self.__dict__["_deprecated_from"],
+                    self.__xpmtype__.identifier,
+                )
+                return
             raise unknown_parameter(self.__xpmtype__, name, caller_location(2), assignment=True)
         object.__setattr__(self, name, value)
 

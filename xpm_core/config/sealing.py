@@ -39,7 +39,10 @@ def validate_tree(root: ConfigMixin) -> None:
             try:
                 validate()
             except Exception as e:
-                e.add_note(
+                add_note = getattr(e, "add_note", None)  # Python 3.11+
+                if add_note is None:
+                    raise
+                add_note(
                     f"raised by {info.xpmtype.display_name}.__validate__ for {'.'.join((root_name, *path))} "
                     f"(created at {format_location(info.initlocation)})"
                 )

@@ -98,7 +98,7 @@ def collect_tags(config: ConfigMixin) -> dict[str, Any]:
     """
     from xpm_core.config.walk import postorder  # noqa: PLC0415
 
-    found: dict[str, tuple[Any, Location]] = {}
+    found: dict[str, tuple[Any, Location | None]] = {}
 
     def skip_arg(cfg: ConfigMixin, name: str) -> bool:
         props = cfg.__xpm__.args_properties.get(name)

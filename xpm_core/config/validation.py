@@ -142,7 +142,7 @@ def _check_any(value: Any) -> Any:
     return value
 
 
-_EXACT = {
+_EXACT: dict[Check, set[type] | None] = {
     _check_int: {int},
     _check_float: {float},
     # not str: each string is checked for lone surrogates (cheap for ASCII ones)
@@ -359,7 +359,7 @@ def _compile_list(tp: Any, args: tuple) -> TypeSpec:
             raise InvalidValue(name, value)
         if element_check is _check_any or (exact is not None and set(map(type, value)) <= exact):
             return list(value)
-        out = []
+        out: list[Any] = []
         append = out.append
         for index, item in enumerate(value):
             try:

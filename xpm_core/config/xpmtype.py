@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 import typing
 import warnings
-from typing import TYPE_CHECKING, Any, Dict
+from types import FrameType
+from typing import TYPE_CHECKING, Any, Dict, Optional
 
 from xpm_core.config.argument import Argument
 from xpm_core.config.params import PARAM_HINT, ParamHint, field
@@ -36,7 +37,7 @@ class ObjectType:
     def __init__(self, tp: type) -> None:
         self.value_type = tp
         self.original_type = tp
-        tp.__xpmtype__ = self  # per class: looked up in ``__dict__`` only
+        setattr(tp, "__xpmtype__", self)  # per class: looked up in ``__dict__`` only
         self.identifier = _type_identifier(tp)
         self.identifier_bytes = self.identifier.encode("utf-8")
         self._arguments: Dict[str, Argument] | None = None
@@ -432,7 +433,7 @@ def _type_identifier(tp: type) -> str:
 
 def _user_stacklevel() -> int:
     """Stack level of the first frame outside xpm_core.config, for warnings pointing at user code."""
-    frame = sys._getframe(1)
+    frame: Optional[FrameType] = sys._getframe(1)
     level = 1
     while frame is not None and frame.f_globals.get("__name__", "").startswith(
         ("xpm_core.config", "typing")

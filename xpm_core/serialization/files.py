@@ -84,7 +84,8 @@ def load(
     with (directory / definition_filename).open("rt") as fh:
         content = json.load(fh)
     context = DeserializationContext()
-    context.data_directory = directory  # type: ignore[attr-defined] - saved DataPath files are here
+    # saved DataPath files are next to the definition
+    context.data_directory = directory  # type: ignore[attr-defined]
     return from_state_dict(content, context, as_instance=as_instance, partial_loading=partial_loading)
 
 

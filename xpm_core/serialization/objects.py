@@ -96,9 +96,9 @@ class ObjectWriter:
             record["meta"] = info.meta
         if info.task is not None:
             record["task"] = id(info.task)
-        module = sys.modules.get(xpmtype.module)
-        if module is None or not getattr(module, "__package__", None):
-            filename = getattr(module, "__file__", None)
+        loaded = sys.modules.get(xpmtype.module)
+        if loaded is None or not getattr(loaded, "__package__", None):
+            filename = getattr(loaded, "__file__", None)
             if filename:
                 record["file"] = str(Path(filename).absolute())
         context = self.context
@@ -254,7 +254,7 @@ def load_objects(
                 definition.get("typename", definition["type"]),
             )
             continue
-        cls = _import_class(definition)
+        cls: Any = _import_class(definition)
         config_type = cls.C
         config = config_type.__new__(config_type)
         config.__init__()  # defaults; required parameters come from the fields
