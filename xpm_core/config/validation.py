@@ -145,7 +145,7 @@ def _check_any(value: Any) -> Any:
 _EXACT: dict[Check, set[type] | None] = {
     _check_int: {int},
     _check_float: {float},
-    # not str: each string is checked for lone surrogates (cheap for ASCII ones)
+    _check_str: {str},  # only when every string is ASCII (no lone surrogate): see _compile_list
     _check_bool: {bool},
     _check_any: None,
 }
@@ -357,7 +357,11 @@ def _compile_list(tp: Any, args: tuple) -> TypeSpec:
     def check(value: Any) -> list:
         if not isinstance(value, list):
             raise InvalidValue(name, value)
-        if element_check is _check_any or (exact is not None and set(map(type, value)) <= exact):
+        if element_check is _check_any or (
+            exact is not None
+            and set(map(type, value)) <= exact
+            and (element_check is not _check_str or all(map(str.isascii, value)))
+        ):
             return list(value)
         out: list[Any] = []
         append = out.append
