@@ -12,13 +12,18 @@ from typing import Optional
 import pytest
 
 from xpm_core import (
+    Annotated,
+    Choices,
     Config,
     Constant,
+    DataPath,
     InstanceConfig,
     LightweightTask,
     Meta,
+    OptionalDataPath,
     Param,
     PathGenerator,
+    PathSerializationLWTask,
     Task,
     deprecate,
     field,
@@ -560,3 +565,43 @@ def test_unhashable_value_error_names_parameter_and_location():
 def test_missing_parameter_in_identifier_is_reported():
     with pytest.raises(MissingParameterError, match="required parameter 'x' is not set"):
         A.C().__identifier__()
+
+
+# --- experimaestro 2.7.0 vectors for the porting items (DataPath, checkers, serialization init
+# tasks, @deprecate(replace=True)); computed with experimaestro 2.7.0 on the same definitions
+
+
+class GoldenData(Config):
+    __xpmid__ = "golden.Data"
+    n: Param[int]
+    path: DataPath
+    extra: OptionalDataPath
+    mode: Annotated[str, Choices(["a", "b"])]
+
+
+class GoldenValues(Config):
+    __xpmid__ = "golden.Values"
+    values: Param[list[int]]
+
+
+@deprecate(GoldenValues, replace=True)
+class GoldenValue(Config):
+    __xpmid__ = "golden.Value"
+    value: Param[int]
+
+    def __convert__(self):
+        return GoldenValues.C(values=[self.value])
+
+
+def test_porting_vectors_of_experimaestro_2_7_0():
+    data = GoldenData.C(n=1, path=Path("/a"), mode="a")
+    assert hexid(data) == "7ce9047dc53ad43a45c9bfcfd4d7c82d0b1598cacac6465a64b61c358cae0064"
+    assert hexid(GoldenData.C(n=1, path=Path("/b"), extra=Path("/c"), mode="a")) == hexid(data)
+    assert (
+        hexid(GoldenData.C(n=1, path=Path("/a"), mode="b"))
+        == "23c22c7af003a55eb0e557d24b588bbe89a1039135cc2818592ec80910f89221"
+    )
+    load = PathSerializationLWTask.C(value=data, path=Path("/w"))
+    assert hexid(load) == "bb8cf42b850b11a5e023b5d169cd2652046b03b78dc96ab04f5c864666de740b"
+    assert hexid(GoldenValue.C(value=3)) == "5ebe241c9d84fa76181dae97cdb3d385a09d772f2511b565f027f8ed275fda22"
+    assert hexid(GoldenValues.C(values=[3])) == hexid(GoldenValue.C(value=3))

@@ -106,10 +106,15 @@ def test_stop_tags_blocks_a_sub_tree():
     model = Model.C(name="m", hidden_size=tag(64))
     task = Train.C(model=stop_tags(model), learning_rate=tag(0.1))
     assert tags(task) == {"learning_rate": 0.1}
-    tagged_and_stopped = Train.C(
-        model=stop_tags(tag(Model.C(name="m", hidden_size=tag(3)))), learning_rate=0.2
-    )
-    assert "hidden_size" not in tags(tagged_and_stopped)
+    stopped = Train.C(model=stop_tags(Model.C(name="m", hidden_size=tag(3))), learning_rate=0.2)
+    assert "hidden_size" not in tags(stopped)
+
+
+def test_tagging_a_configuration_is_refused_where_it_is_written():
+    with pytest.raises(TypeError, match=r"tag\(\) takes a plain value .* tag one of its parameters"):
+        Train.C(model=tag(Model.C(name="m", hidden_size=3)), learning_rate=0.2)
+    with pytest.raises(TypeError, match=r"tag\(\) takes a plain value"):
+        stop_tags(tag(Model.C(name="m", hidden_size=3)))
 
 
 def test_tags_of_task_outputs_include_the_task_and_init_tasks():
@@ -124,7 +129,7 @@ def test_tags_of_task_outputs_include_the_task_and_init_tasks():
 
 def test_init_task_cannot_be_tagged():
     with running_experiment(DryRun()):
-        with pytest.raises(ValueError, match="cannot be tagged"):
+        with pytest.raises(TypeError, match=r"tag\(\) takes a plain value"):
             Evaluate.C(model=Model.C(name="m", hidden_size=1)).submit(
                 init_tasks=[tag(Init.C(seed=1))]
             )

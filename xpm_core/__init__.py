@@ -66,6 +66,26 @@ _LAZY_EXPORTS: dict[str, str] = {
     "ParameterGroup": "xpm_core.config.partial",
     "Partial": "xpm_core.config.partial",
     "Annotated": "typing",
+    "Any": "typing",
+    "Path": "pathlib",
+    "DataPath": "xpm_core.config.params",
+    "OptionalDataPath": "xpm_core.config.params",
+    "Choices": "xpm_core.config.checkers",
+    "pathgenerator": "xpm_core.config.generators",
+    "STDOUT": "xpm_core.config.generators",
+    "STDERR": "xpm_core.config.generators",
+    "cache": "xpm_core.config.methods",
+    "initializer": "xpm_core.config.methods",
+    "Array": "xpm_core.config.annotations",
+    "config_only": "xpm_core.config.annotations",
+    "SubmitHook": "xpm_core.config.submit_hooks",
+    "DependentMarker": "xpm_core.config.objects",
+    "SerializationContext": "xpm_core.serialization.context",
+    "SerializationLWTask": "xpm_core.config.serializer_tasks",
+    "PathSerializationLWTask": "xpm_core.config.serializer_tasks",
+    "Job": "xpm_core.runtime.job",
+    "Scheduler": "xpm_core.runtime.scheduler",
+    "DirtyGitAction": "xpm_core.experiments.schema",
     "ValueSerializer": "xpm_core.plugin.value_serializer",
     # serialization
     "save": "xpm_core.serialization.files",
@@ -87,18 +107,23 @@ _LAZY_EXPORTS: dict[str, str] = {
 __all__ = ["__version__", *_LAZY_EXPORTS]
 
 if TYPE_CHECKING:  # pragma: no cover - static analysers see real imports
-    from typing import Annotated
+    from pathlib import Path
+    from typing import Annotated, Any
 
     from xpm_core.builtin.local.connector import LocalConnector
     from xpm_core.builtin.local.direct_launcher import DirectLauncher
     from xpm_core.cli import make_cli
+    from xpm_core.config.annotations import Array, config_only
+    from xpm_core.config.checkers import Choices
 
     # object model and serialization
     from xpm_core.config.deprecation import deprecate
-    from xpm_core.config.generators import DirectoryContext, PathGenerator
+    from xpm_core.config.generators import STDERR, STDOUT, DirectoryContext, PathGenerator, pathgenerator
     from xpm_core.config.identifier import Identifier
+    from xpm_core.config.methods import cache, initializer
     from xpm_core.config.objects import (
         Config,
+        DependentMarker,
         InstanceConfig,
         LightweightTask,
         ResumableTask,
@@ -107,9 +132,12 @@ if TYPE_CHECKING:  # pragma: no cover - static analysers see real imports
         sealed_set,
         setmeta,
     )
-    from xpm_core.config.params import Constant, Meta, Option, Param, field, help
+    from xpm_core.config.params import Constant, DataPath, Meta, Option, OptionalDataPath, Param, field, help
     from xpm_core.config.partial import ParameterGroup, Partial, param_group, partial
+    from xpm_core.config.serializer_tasks import PathSerializationLWTask, SerializationLWTask
+    from xpm_core.config.submit_hooks import SubmitHook
     from xpm_core.config.tags import TagDict, stop_tags, tag, tags, tagspath
+    from xpm_core.experiments.schema import DirtyGitAction
     from xpm_core.launcherfinder.finder import LauncherNotFoundError, find_launcher
     from xpm_core.plugin.components import (
         CommandType,
@@ -127,8 +155,10 @@ if TYPE_CHECKING:  # pragma: no cover - static analysers see real imports
     from xpm_core.plugin.value_serializer import ValueSerializer
     from xpm_core.runtime.errors import GracefulTimeout, TaskCancelled
     from xpm_core.runtime.experiment import RunMode, experiment
-    from xpm_core.runtime.job import TransientMode
+    from xpm_core.runtime.job import Job, TransientMode
     from xpm_core.runtime.prepare import Prepare
+    from xpm_core.runtime.scheduler import Scheduler
+    from xpm_core.serialization.context import SerializationContext
     from xpm_core.serialization.experiment_info import ExperimentInfo, load_configs, load_xp_info
     from xpm_core.serialization.files import (
         deserialize,

@@ -63,7 +63,10 @@ class JobRunner:
                 logger.info("already done: nothing to run")
                 return 0
             self.path("failed").unlink(missing_ok=True)
-            return self._execute()
+            from xpm_core.config.partial_lock import partial_locks
+
+            with partial_locks(self.job_dir):  # one writer per partial directory at a time
+                return self._execute()
         finally:
             os.close(fd)  # releases the lock
 

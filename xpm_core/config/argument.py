@@ -56,6 +56,8 @@ class Argument:
         "hash_prefix",
         "check",
         "plain",
+        "is_data",
+        "typevars",
     )
 
     def __init__(
@@ -73,6 +75,8 @@ class Argument:
         overrides: bool = False,
         groups: FrozenSet[Any] = frozenset(),
         help: str | None = None,
+        is_data: bool = False,
+        typevars: tuple = (),
     ) -> None:
         from xpm_core.config.generators import Generator  # noqa: PLC0415 - cycle
 
@@ -97,7 +101,11 @@ class Argument:
         self.hash_prefix = b"\x03" + name.encode("utf-8") + b"\x05"
         self.check = spec.check
         #: settable by a plain validated assignment (not constant, not generated)
-        self.plain = not constant and not self.is_path_generator
+        #: how values bind TypeVars (generic configurations; see xpm_core.config.generics)
+        self.typevars = typevars
+        self.plain = not constant and not self.is_path_generator and not typevars
+        #: a ``DataPath``: copied next to the definition by ``save``
+        self.is_data = is_data
 
     @property
     def type(self) -> TypeSpec:

@@ -31,14 +31,18 @@ class DeprecatedAttribute:
         self.setter(instance, value)
 
 
-def _replacing_new(config_type: type, **kwargs: Any) -> Any:
+def _replacing_new(config_type: Any, **kwargs: Any) -> Any:
     # Build the deprecated configuration, then hand out what it converts to.
-    instance = object.__new__(config_type)
+    instance: Any = object.__new__(config_type)
     instance.__init__(**kwargs)
-    return instance.__convert__()
+    converted = instance.__convert__()
+    # setting a parameter only the deprecated class had warns and is discarded (not an error)
+    converted.__dict__["_deprecated_from"] = config_type.__xpmtype__.original_identifier
+    converted.__dict__["_deprecated_arguments"] = frozenset(config_type.__xpmtype__.arguments)
+    return converted
 
 
-def _deprecate_type(cls: type, target: type | None, replace: bool) -> type:
+def _deprecate_type(cls: Any, target: Any, replace: bool) -> Any:
     from xpm_core.config.objects import Config, Task  # noqa: PLC0415
 
     xpmtype = cls.__getxpmtype__()

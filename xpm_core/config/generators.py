@@ -33,6 +33,11 @@ class GenerationContext:
             )
         return self.job_path
 
+    @property
+    def name(self) -> str:
+        """The job's name (the last component of the task identifier): ``NAME.out``, ``NAME.err``."""
+        return self.path.parent.name.rsplit(".", 1)[-1]
+
     def currentpath(self) -> Path:
         """The directory of the configuration being sealed: the job directory, or ``out/<arg>/...`` below it."""
         if self.config_path:
@@ -95,3 +100,21 @@ class PathGenerator(Generator):
 
     def __repr__(self) -> str:
         return f"PathGenerator({self.path!r})"
+
+
+class pathgenerator:  # noqa: N801 - experimaestro's spelling
+    """Legacy ``Annotated[Path, pathgenerator("file")]``: same as ``field(default_factory=PathGenerator("file"))``."""
+
+    def __init__(self, value: PathSpec) -> None:
+        self.value = value
+        self.generator = PathGenerator(value)
+
+
+def STDOUT(context: GenerationContext, config: ConfigMixin) -> str:  # noqa: N802 - experimaestro's name
+    """Path generator: the job's standard output file ``NAME.out``."""
+    return f"{context.name}.out"
+
+
+def STDERR(context: GenerationContext, config: ConfigMixin) -> str:  # noqa: N802 - experimaestro's name
+    """Path generator: the job's standard error file ``NAME.err``."""
+    return f"{context.name}.err"

@@ -484,7 +484,7 @@ def _run(
     while True:
         config, data, gen, events = frames[-1]
         try:
-            child = gen.send(sent)
+            child = gen.send(sent)  # type: ignore[arg-type] # None only starts the generator
         except StopIteration:
             frames.pop()
             has_loop = False

@@ -45,7 +45,7 @@ def build_instance(
     # Objects exist before any attribute is set, so that cycles resolve to the same objects.
     fresh = []
     for cfg in order:
-        value_type = cfg.__xpmtype__.value_type
+        value_type: Any = cfg.__xpmtype__.value_type
         obj = value_type.__new__(value_type)
         obj.__init__()
         built[id(cfg)] = obj

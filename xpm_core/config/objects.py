@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import sys
-from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, ClassVar, Dict, Iterator, List, Mapping, Optional, TypeVar
+from types import FrameType, MappingProxyType
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Dict, Iterator, List, Mapping, Optional, TypeVar, Union
+
+import attrs
 
 from xpm_core.config.argument import Argument, clone
 from xpm_core.config.errors import (
@@ -17,7 +20,7 @@ from xpm_core.config.errors import (
     format_location,
 )
 from xpm_core.config.tags import ConfigWrapper, TagDict, collect_tags
-from xpm_core.config.validation import InvalidValue, short_repr
+from xpm_core.config.validation import GenericMismatch, InvalidValue, short_repr
 from xpm_core.config.xpmtype import ObjectType, register_base_classes
 
 if TYPE_CHECKING:
@@ -26,6 +29,24 @@ if TYPE_CHECKING:
     from xpm_core.config.partial import Partial
 
 T = TypeVar("T")
+
+logger = logging.getLogger("xpm")
+
+#: The type of ``dep`` in ``task_outputs(self, dep)``: marks a configuration as an output of the task.
+DependentMarker = Callable[["ConfigMixin"], "ConfigMixin"]
+
+
+@attrs.frozen
+class SetInfo:
+    """How and where a parameter or tag was set (debug information: never hashed nor serialized)."""
+
+    #: ``/abs/file.py:12``, or a marker such as ``<generated>``
+    location: str
+    #: ``explicit``, ``default``, ``generated``, ``deserialized`` or ``composed``
+    kind: str
+
+
+_MARKER_KINDS = {"<generated>": "generated", "<loaded>": "deserialized"}
 
 
 class ConfigInformation:
@@ -43,7 +64,7 @@ class ConfigInformation:
     _sealed = False
     _meta: Optional[bool] = None
     init_tasks: List[ConfigMixin] = []  # replaced, never mutated in place
-    stop_tags_init_tasks: frozenset = frozenset()
+    stop_tags_init_tasks: Union[frozenset, set] = frozenset()
     # Read-only empty defaults; the writers below give the object its own dict first.
     #: where parameters were set after creation (error messages only; never hashed or serialized)
     locations: Mapping[str, Location | None] = MappingProxyType({})
@@ -51,6 +72,12 @@ class ConfigInformation:
     tags_: Mapping[str, tuple[Any, Location | None]] = MappingProxyType({})
     #: per-parameter flags (``stop_tags``)
     args_properties: Mapping[str, set[str]] = MappingProxyType({})
+    #: names given to ``X.C(...)`` (the keyword dict's keys: no copy on the hot path)
+    init_names: Any = ()
+    #: parameters set by composition (``outer @ inner``)
+    composed: Mapping[str, bool] = MappingProxyType({})
+    #: TypeVar -> (bound type, "Class.param" that bound it), for generic configurations
+    typevar_bindings: Mapping[Any, tuple[type, str]] = MappingProxyType({})
 
     def __init__(
         self,
@@ -97,6 +124,25 @@ class ConfigInformation:
     def location_of(self, name: str) -> Location | None:
         """Where parameter ``name`` was set (the creation site unless set later)."""
         return self.locations.get(name, self.initlocation)
+
+    def provenance_of(self, name: str) -> SetInfo | None:
+        """How and where parameter ``name`` got its value (None when it has none)."""
+        if name not in self.values:
+            return None
+        location = self.locations.get(name)
+        if location is not None and location[0] in _MARKER_KINDS:
+            return SetInfo(location[0], _MARKER_KINDS[location[0]])
+        if name in self.composed:
+            return SetInfo(format_location(location), "composed")
+        if name in self.locations or name in self.init_names:
+            return SetInfo(format_location(self.location_of(name)), "explicit")
+        if self.loaded:
+            return SetInfo("<loaded>", "deserialized")
+        return SetInfo(format_location(self.initlocation), "default")
+
+    def tag_provenance(self) -> Dict[str, SetInfo]:
+        """Where each tag of this configuration (not its children) was set."""
+        return {name: SetInfo(format_location(where), "explicit") for name, (_, where) in self.tags_.items()}
 
     # --- meta flag and state
 
@@ -163,7 +209,22 @@ class ConfigInformation:
             self.values[name] = None
         else:
             try:
-                self.values[name] = argument.spec.check(value)
+                checked = argument.spec.check(value)
+                if self.xpmtype.generic:
+                    from xpm_core.config.generics import GenericTypeError, check_set  # noqa: PLC0415
+
+                    try:
+                        check_set(self, name, checked)
+                    except GenericTypeError as e:
+                        raise GenericTypeError(f"{e} (set at {format_location(location)})") from None
+                self.values[name] = checked
+            except GenericMismatch as e:
+                from xpm_core.config.generics import GenericTypeError  # noqa: PLC0415
+
+                raise GenericTypeError(
+                    f"invalid value for parameter {name!r} of {self.xpmtype.display_name} "
+                    f"(set at {format_location(location)}): {e.describe()}"
+                ) from None
             except InvalidValue as e:
                 raise InvalidParameterError(
                     f"invalid value for parameter {name!r} of {self.xpmtype.display_name} "
@@ -192,7 +253,8 @@ class ConfigInformation:
     def set_init_tasks(self, init_tasks: List[Any]) -> None:
         """Set the initialization tasks, unwrapping ``stop_tags(...)``."""
         self.init_tasks = []
-        self.stop_tags_init_tasks = set()  # type: ignore[assignment]
+        stop_tags_init_tasks: set[int] = set()
+        self.stop_tags_init_tasks = stop_tags_init_tasks
         for init_task in init_tasks:
             if isinstance(init_task, ConfigWrapper):
                 if init_task.tagged:
@@ -200,7 +262,7 @@ class ConfigInformation:
                         "an initialization task cannot be tagged: tag(...) needs a parameter name"
                     )
                 if init_task.stop_tags:
-                    self.stop_tags_init_tasks.add(id(init_task.value))
+                    stop_tags_init_tasks.add(id(init_task.value))
                 init_task = init_task.value
             if not isinstance(init_task, LightweightTask) or not isinstance(init_task, ConfigMixin):
                 raise TypeError(
@@ -274,16 +336,21 @@ class ConfigInformation:
 
 
 def unknown_parameter(
-    xpmtype: ObjectType, name: str, location: Location | None
+    xpmtype: ObjectType, name: str, location: Location | None, *, assignment: bool = False
 ) -> UnknownParameterError:
-    """The error for a keyword that is not a parameter: names it and lists the valid ones."""
+    """The error for a keyword (or attribute) that is not a parameter: names it and lists the valid ones."""
     import difflib  # noqa: PLC0415 - only on errors
 
     valid = sorted(xpmtype.arguments)
     close = difflib.get_close_matches(name, valid, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
+    what = (
+        f"cannot set {xpmtype.display_name}.{name}: no such parameter"
+        if assignment
+        else f"{xpmtype.display_name}.C() got an unknown parameter {name!r}"
+    )
     return UnknownParameterError(
-        f"{xpmtype.display_name}.C() got an unknown parameter {name!r} at {format_location(location)}. "
+        f"{what} at {format_location(location)}. "
         f"Valid parameters of {xpmtype.display_name}: {', '.join(valid) if valid else '(none)'}{hint}"
     )
 
@@ -333,7 +400,7 @@ class ParameterDescriptor:
     def __init__(self, name: str) -> None:
         self.name = name
 
-    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
         if obj is None:
             return owner.__xpmtype__.arguments[self.name] if owner is not None else self
         try:
@@ -361,7 +428,7 @@ class _ClassProperty:
 class _ConfigClassProperty:
     """``X.C``: the configuration class, built on first access (a hot path: one dict lookup then)."""
 
-    def __get__(self, obj: Any, owner: type) -> Any:
+    def __get__(self, obj: Any, owner: Any) -> Any:
         xpmtype = owner.__dict__.get("__xpmtype__")
         if xpmtype is not None:
             config_type = xpmtype._config_type
@@ -395,7 +462,7 @@ class Config:
         if "__xpmtype__" not in cls.__dict__:
             xpmtype = ObjectType(cls)
             # A class defined in a function may refer to other local classes in its annotations.
-            frame = sys._getframe(1)
+            frame: Optional[FrameType] = sys._getframe(1)
             while frame is not None and frame.f_code.co_name == "__init_subclass__":
                 frame = frame.f_back
             if (
@@ -443,11 +510,19 @@ class Config:
             return self.__dict__["__config__"]
         except KeyError:
             raise AttributeError(
-                f"{type(self).__qualname__} object has no configuration: build it with cfg.instance(keep=True)"
+                f"{type(self).__qualname__} object has no configuration tracked: "
+                "build it with cfg.instance(keep=True)"
             ) from None
 
     def __post_init__(self) -> None:
         """Called by ``instance()`` once the parameters are set."""
+
+    def __xpm_serialize__(self, context: Any) -> Dict[str, Any]:
+        """``{name: SerializedPath}`` for ``save``: by default every ``DataPath`` parameter, copied
+        through ``context.serialize(...)``; override to save other files."""
+        from xpm_core.serialization.context import default_xpm_serialize  # noqa: PLC0415
+
+        return default_xpm_serialize(self, context)
 
     def __validate__(self) -> None:
         """Override to check the parameters; called once before sealing (submit, ``instance()``)."""
@@ -458,19 +533,22 @@ class ConfigMixin:
     """Behaviour of configuration objects (the ``X.C`` classes); never instantiated directly."""
 
     __xpmtype__: ClassVar[ObjectType]
+    __xpm__: ConfigInformation
 
     def __init__(self, **kwargs: Any) -> None:
         frame = sys._getframe(1)
         location = (frame.f_code.co_filename, frame.f_lineno)
         xpmtype = self.__xpmtype__
         # the plans exist: the X.C class is built after them
-        init_values, mutable_defaults = xpmtype._init_plan
+        init_values, mutable_defaults = xpmtype._init_plan  # type: ignore[misc]
         values = init_values.copy()
         for name, default in mutable_defaults:
             values[name] = clone(default)
         info = ConfigInformation(self, xpmtype, location, values)
+        if kwargs:
+            info.init_names = kwargs.keys()
         self.__dict__["__xpm__"] = info
-        arguments = xpmtype._arguments
+        arguments: Dict[str, Argument] = xpmtype._arguments  # type: ignore[assignment]
         for name, value in kwargs.items():
             argument = arguments.get(name)
             if argument is None:
@@ -491,6 +569,21 @@ class ConfigMixin:
                 value.apply(info, name, location)
                 value = value.value
             info.set(name, value, location=location)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Parameters have data descriptors; any other public name is a typo of a parameter, which
+        # would otherwise be silently ignored (and left out of the identifier).
+        if name[0] != "_" and not hasattr(type(self), name):
+            if name in self.__dict__.get("_deprecated_arguments", ()):
+                logger.warning(
+                    "Attribute '%s' was in deprecated config %s but is not in %s. The value is being discarded.",
+                    name,
+                    self.__dict__["_deprecated_from"],
+                    self.__xpmtype__.identifier,
+                )
+                return
+            raise unknown_parameter(self.__xpmtype__, name, caller_location(2), assignment=True)
+        object.__setattr__(self, name, value)
 
     # --- display
 
@@ -547,7 +640,8 @@ class ConfigMixin:
         if not info._sealed:
             raise TypeError(
                 f"unhashable configuration {info.xpmtype.display_name} (created at {format_location(info.initlocation)}): "
-                "only sealed configurations can go in sets or dict keys; call cfg.seal() or use sealed_set(...)"
+                "it is not sealed, and only sealed configurations can go in sets or dict keys; "
+                "call cfg.seal() or use sealed_set(...)"
             )
         return hash(info.identifier)
 
@@ -632,6 +726,7 @@ class ConfigMixin:
                 f"all accept a {own_type.__qualname__}"
             )
         other.__xpm__.set(matching[0], self, location=caller_location(2))
+        other.__xpm__.own("composed")[matching[0]] = True
         return other
 
     # --- tasks

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import warnings
-from typing import Annotated, Any, Callable, Iterable, TypeVar
+from pathlib import Path
+from typing import Annotated, Any, Callable, Iterable, Optional, TypeVar
 
 T = TypeVar("T")
 
@@ -11,7 +12,7 @@ T = TypeVar("T")
 class ParamHint:
     """Marker placed in ``Annotated[T, ...]`` metadata: what kind of argument an annotation declares."""
 
-    __slots__ = ("ignored", "constant", "deprecated_alias", "help")
+    __slots__ = ("ignored", "constant", "deprecated_alias", "help", "data")
 
     def __init__(
         self,
@@ -20,14 +21,25 @@ class ParamHint:
         constant: bool = False,
         deprecated_alias: str | None = None,
         help: str | None = None,
+        data: bool = False,
     ) -> None:
         self.ignored = ignored
         self.constant = constant
         self.deprecated_alias = deprecated_alias
         self.help = help
+        #: a data path: left out of identifiers, its file copied (or hard-linked) by ``save``
+        self.data = data
 
     def __repr__(self) -> str:
-        kind = "constant" if self.constant else "meta" if self.ignored else "param"
+        kind = (
+            "constant"
+            if self.constant
+            else "data"
+            if self.data
+            else "meta"
+            if self.ignored
+            else "param"
+        )
         return f"ParamHint({kind})"
 
 
@@ -44,6 +56,7 @@ PARAM_HINT = ParamHint()
 META_HINT = ParamHint(ignored=True)
 OPTION_HINT = ParamHint(ignored=True, deprecated_alias="Option")
 CONSTANT_HINT = ParamHint(constant=True)
+DATA_HINT = ParamHint(ignored=True, data=True)
 
 #: A parameter: part of the identifier.
 Param = Annotated[T, PARAM_HINT]
@@ -53,6 +66,19 @@ Meta = Annotated[T, META_HINT]
 Option = Annotated[T, OPTION_HINT]
 #: A read-only parameter that must have a default; always part of the identifier.
 Constant = Annotated[T, CONSTANT_HINT]
+#: A file or folder that belongs to the configuration: never part of the identifier; ``save``
+#: copies it (hard links when possible) next to the saved definition.
+DataPath = Annotated[Path, DATA_HINT]
+#: An optional :data:`DataPath`.
+OptionalDataPath = Annotated[Optional[Path], DATA_HINT]
+
+
+class TypeAnnotation:
+    """Base class of ``Annotated[T, ...]`` metadata that changes a parameter (experimaestro's name).
+
+    Such metadata alone makes the annotation a parameter: ``a: Annotated[str, Choices([...])]``
+    declares ``Param[str]`` with a checker, as in experimaestro.
+    """
 
 
 class field:  # noqa: N801 - experimaestro's spelling

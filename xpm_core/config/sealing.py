@@ -17,6 +17,10 @@ def validate_tree(root: ConfigMixin) -> None:
 
     Children are validated before their parent; a configuration validated once is not again.
     """
+    from xpm_core.config import generics  # noqa: PLC0415
+
+    if generics.ANY_GENERIC:
+        generics.check_tree(root)
     root_name = _root_name(root)
     for config, path in postorder(root, enter=lambda c: not c.__xpm__._validated):
         info = config.__xpm__
@@ -35,7 +39,10 @@ def validate_tree(root: ConfigMixin) -> None:
             try:
                 validate()
             except Exception as e:
-                e.add_note(
+                add_note = getattr(e, "add_note", None)  # Python 3.11+
+                if add_note is None:
+                    raise
+                add_note(
                     f"raised by {info.xpmtype.display_name}.__validate__ for {'.'.join((root_name, *path))} "
                     f"(created at {format_location(info.initlocation)})"
                 )

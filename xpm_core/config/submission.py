@@ -70,6 +70,21 @@ def running_experiment(experiment: ExperimentLike) -> Iterator[ExperimentLike]:
         _experiments.remove(experiment)
 
 
+def _dry_run_experiment(run_mode: Any, workspace: Any) -> Optional[ExperimentLike]:
+    """Outside an experiment, ``run_mode=DRY_RUN`` simulates the submission in a throw-away one.
+
+    Nothing is written: the job's identifier, folder (under ``workspace``, by default the current
+    directory) and the task outputs are computed, as in a notebook or a unit test.
+    """
+    if run_mode is None:
+        return None
+    from xpm_core.runtime.experiment import RunMode, experiment  # noqa: PLC0415
+
+    if RunMode.parse(run_mode) is not RunMode.DRY_RUN:
+        return None
+    return experiment(workspace if workspace is not None else ".", "dry-run", run_mode=RunMode.DRY_RUN)
+
+
 def submit_task(task: ConfigMixin, **kwargs: Any) -> Any:
     """Validate ``task``, hand it to the current experiment, and return its output."""
     info = task.__xpm__
@@ -82,8 +97,11 @@ def submit_task(task: ConfigMixin, **kwargs: Any) -> Any:
         )
     experiment = current_experiment()
     if experiment is None:
+        experiment = _dry_run_experiment(kwargs.get("run_mode"), kwargs.get("workspace"))
+    if experiment is None:
         raise NoExperimentError(
-            f"no experiment is running: use `with experiment(...)` around {xpmtype.display_name}.C(...).submit()"
+            f"no experiment is running: use `with experiment(...)` around {xpmtype.display_name}.C(...).submit(), "
+            "or submit(run_mode=RunMode.DRY_RUN) to compute its identifier, paths and outputs"
         )
     info.set_init_tasks(kwargs.pop("init_tasks", []) or [])
     info.validate()

@@ -39,6 +39,16 @@ class ConfigWrapper:
 
 def tag(value: Any) -> ConfigWrapper:
     """Mark a parameter value as a tag: ``Model.C(hidden=tag(128))`` tags ``hidden=128``."""
+    from xpm_core.config.objects import ConfigMixin  # noqa: PLC0415 - cycle
+
+    inner = value.value if isinstance(value, ConfigWrapper) else value
+    if isinstance(inner, ConfigMixin):
+        # A tag is a value shown in job lists and directory names; a configuration has no such
+        # short form (its str() is long and not stable), so tagging one is refused, not guessed.
+        raise TypeError(
+            f"tag() takes a plain value (number, string, bool), not the configuration {inner!r}: "
+            "tag one of its parameters instead, e.g. Model.C(hidden=tag(128))"
+        )
     wrapper = ConfigWrapper.ensure(value)
     wrapper.tagged = True
     return wrapper
@@ -88,7 +98,7 @@ def collect_tags(config: ConfigMixin) -> dict[str, Any]:
     """
     from xpm_core.config.walk import postorder  # noqa: PLC0415
 
-    found: dict[str, tuple[Any, Location]] = {}
+    found: dict[str, tuple[Any, Location | None]] = {}
 
     def skip_arg(cfg: ConfigMixin, name: str) -> bool:
         props = cfg.__xpm__.args_properties.get(name)

@@ -30,6 +30,10 @@ class InvalidValue(Exception):
         return f"{text}: {self.detail}" if self.detail else text
 
 
+class GenericMismatch(InvalidValue):
+    """A value does not fit a generic type argument or a bound TypeVar (a TypeError for users)."""
+
+
 def short_repr(value: Any, limit: int = 80) -> str:
     """``repr`` cut to ``limit`` characters, for error messages."""
     text = repr(value)
@@ -99,6 +103,15 @@ def _check_float(value: Any) -> float:
 
 def _check_str(value: Any) -> str:
     if isinstance(value, str) and not isinstance(value, enum.Enum):
+        if value.isascii():
+            return value
+        try:
+            # A lone surrogate cannot be written to params.json or hashed as UTF-8: refuse it now.
+            value.encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise InvalidValue(
+                "str", value, f"lone surrogate {value[e.start]!r} at index {e.start} is not valid UTF-8"
+            ) from None
         return value
     raise InvalidValue("str", value)
 
@@ -129,10 +142,10 @@ def _check_any(value: Any) -> Any:
     return value
 
 
-_EXACT = {
+_EXACT: dict[Check, set[type] | None] = {
     _check_int: {int},
     _check_float: {float},
-    _check_str: {str},
+    _check_str: {str},  # only when every string is ASCII (no lone surrogate): see _compile_list
     _check_bool: {bool},
     _check_any: None,
 }
@@ -164,7 +177,20 @@ def compile_type(tp: Any) -> TypeSpec:
         return TypeSpec("Path", _check_path, ignored=True)
     if isinstance(tp, typing.TypeVar):
         bound = tp.__bound__
-        return compile_type(bound) if bound is not None else TypeSpec(tp.__name__, _check_any)
+        if bound is None:
+            return TypeSpec(tp.__name__, _check_any)
+        bound_spec = compile_type(bound)
+        bound_check = bound_spec.check
+
+        def check_bound(value: Any) -> Any:
+            try:
+                return bound_check(value)
+            except InvalidValue as e:
+                raise GenericMismatch(
+                    f"{tp.__name__} (bound to {bound_spec.name})", value, e.detail
+                ) from None
+
+        return TypeSpec(tp.__name__, check_bound, ignored=bound_spec.ignored, config_class=bound_spec.config_class)
     if isinstance(tp, typing.ForwardRef) or isinstance(tp, str):
         raise TypeError(
             f"unresolved annotation {tp!r}: define the class before the configuration uses it"
@@ -197,6 +223,8 @@ def compile_type(tp: Any) -> TypeSpec:
     if isinstance(cls, type) and issubclass(cls, enum.Enum):
         return TypeSpec(_type_name(cls), _instance_check(cls, _type_name(cls)))
     if isinstance(cls, type) and issubclass(cls, Config):
+        if args and cls is origin:
+            return TypeSpec(_type_name(cls), _generic_config_check(cls, args), config_class=cls)
         return TypeSpec(_type_name(cls), _config_check(cls), config_class=cls)
     if isinstance(cls, type):
         return TypeSpec(_type_name(cls), _instance_check(cls, _type_name(cls)))
@@ -214,6 +242,23 @@ def _instance_check(cls: type, name: str) -> Check:
         if isinstance(value, cls):
             return value
         raise InvalidValue(name, value)
+
+    return check
+
+
+def _generic_config_check(cls: type, args: tuple) -> Check:
+    """``Holder[A]``: a ``Holder`` whose type arguments fit ``A`` (class bases or bindings)."""
+    from xpm_core.config.generics import type_argument_mismatch  # noqa: PLC0415
+
+    base_check = _config_check(cls)
+    name = f"{_type_name(cls)}[{', '.join(_type_name(a) for a in args)}]"
+
+    def check(value: Any) -> Any:
+        value = base_check(value)
+        mismatch = type_argument_mismatch(value, cls, args)
+        if mismatch is not None:
+            raise GenericMismatch(name, value, mismatch)
+        return value
 
     return check
 
@@ -312,9 +357,13 @@ def _compile_list(tp: Any, args: tuple) -> TypeSpec:
     def check(value: Any) -> list:
         if not isinstance(value, list):
             raise InvalidValue(name, value)
-        if element_check is _check_any or (exact is not None and set(map(type, value)) <= exact):
+        if element_check is _check_any or (
+            exact is not None
+            and set(map(type, value)) <= exact
+            and (element_check is not _check_str or all(map(str.isascii, value)))
+        ):
             return list(value)
-        out = []
+        out: list[Any] = []
         append = out.append
         for index, item in enumerate(value):
             try:

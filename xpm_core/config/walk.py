@@ -95,15 +95,17 @@ def postorder(
     seen.add(id(root))
     if enter is not None and not enter(root):
         return
-    options = dict(
-        recurse_task=recurse_task,
-        task_before_init=task_before_init,
-        skip_arg=skip_arg,
-        skip_init_task=skip_init_task,
-    )
-    stack: list[tuple[ConfigMixin, Path_, Iterator]] = [
-        (root, (), iter(children(root, (), **options)))
-    ]
+    def children_of(config: ConfigMixin, path: Path_) -> list[tuple[ConfigMixin, Path_]]:
+        return children(
+            config,
+            path,
+            recurse_task=recurse_task,
+            task_before_init=task_before_init,
+            skip_arg=skip_arg,
+            skip_init_task=skip_init_task,
+        )
+
+    stack: list[tuple[ConfigMixin, Path_, Iterator]] = [(root, (), iter(children_of(root, ())))]
     while stack:
         config, path, pending = stack[-1]
         for child, child_path in pending:
@@ -112,7 +114,7 @@ def postorder(
             seen.add(id(child))
             if enter is not None and not enter(child):
                 continue
-            stack.append((child, child_path, iter(children(child, child_path, **options))))
+            stack.append((child, child_path, iter(children_of(child, child_path))))
             break
         else:
             stack.pop()

@@ -5,10 +5,11 @@ from __future__ import annotations
 import sys
 import typing
 import warnings
-from typing import TYPE_CHECKING, Any, Dict
+from types import FrameType
+from typing import TYPE_CHECKING, Any, Dict, Optional
 
 from xpm_core.config.argument import Argument
-from xpm_core.config.params import ParamHint, field
+from xpm_core.config.params import PARAM_HINT, ParamHint, field
 from xpm_core.config.params import help as help_annotation
 from xpm_core.config.validation import InvalidValue, compile_type
 
@@ -29,11 +30,14 @@ class ObjectType:
     _leaf_plan: tuple | None = None
     #: names visible where the class was defined, when inside a function (resolve annotations)
     localns: dict | None = None
+    #: a generic configuration (TypeVar parameters, or Generic[...] in its bases)
+    generic = False
+    generic_arguments: tuple = ()
 
     def __init__(self, tp: type) -> None:
         self.value_type = tp
         self.original_type = tp
-        tp.__xpmtype__ = self  # per class: looked up in ``__dict__`` only
+        setattr(tp, "__xpmtype__", self)  # per class: looked up in ``__dict__`` only
         self.identifier = _type_identifier(tp)
         self.identifier_bytes = self.identifier.encode("utf-8")
         self._arguments: Dict[str, Argument] | None = None
@@ -168,6 +172,16 @@ class ObjectType:
                 arguments[name] = argument
                 argument.objecttype = self
 
+        if getattr(tp, "__parameters__", ()) or any(a.typevars for a in arguments.values()):
+            # a generic configuration: every value may bind TypeVars (directly or through a
+            # sub-configuration), so none takes the unchecked fast path
+            from xpm_core.config import generics  # noqa: PLC0415
+
+            self.generic = True
+            generics.ANY_GENERIC = True
+            self.generic_arguments = tuple(arguments)
+            for argument in arguments.values():
+                argument.plain = False
         for name, value in tp.__dict__.items():
             if isinstance(value, Partial):
                 if value.name is None:
@@ -178,15 +192,31 @@ class ObjectType:
     def _make_argument(self, name: str, hint: Any) -> Argument | None:
         if typing.get_origin(hint) is not typing.Annotated:
             return None
+        from xpm_core.config.checkers import Checker  # noqa: PLC0415
+        from xpm_core.config.generators import pathgenerator  # noqa: PLC0415
+        from xpm_core.config.generics import typevar_shapes  # noqa: PLC0415
+
         kind: ParamHint | None = None
         help_text = None
+        checkers: list[Checker] = []
+        annotated_generator = None
+        experimaestro_style = False  # metadata that alone declares a parameter (experimaestro)
         for meta in hint.__metadata__:
             if isinstance(meta, ParamHint):
                 kind = meta
             elif isinstance(meta, help_annotation):
                 help_text = meta.text
+                experimaestro_style = True
+            elif isinstance(meta, Checker):
+                checkers.append(meta)
+                experimaestro_style = True
+            elif isinstance(meta, pathgenerator):
+                annotated_generator = meta.generator
+                experimaestro_style = True
         if kind is None:
-            return None
+            if not experimaestro_style:
+                return None
+            kind = PARAM_HINT
         tp = self.original_type
         where = f"{tp.__module__}.{self.display_name}.{name}"
         if kind.deprecated_alias:
@@ -238,6 +268,13 @@ class ObjectType:
                     DeprecationWarning,
                     stacklevel=_user_stacklevel(),
                 )
+        if annotated_generator is not None:
+            if generator is not None:
+                raise TypeError(f"{where}: pathgenerator(...) and default_factory both give the value; keep one")
+            generator = annotated_generator
+            has_field = True
+        if checkers:
+            spec = _checked(spec, checkers)
         if kind.constant and default is None:
             raise TypeError(f"{where}: a Constant needs a default value (x: Constant[int] = 1)")
         argument = Argument(
@@ -253,6 +290,8 @@ class ObjectType:
             overrides=overrides,
             groups=groups,
             help=help_text or kind.help,
+            is_data=kind.data,
+            typevars=typevar_shapes(value_hint),
         )
         if default is not None:
             try:
@@ -337,6 +376,28 @@ class ObjectType:
         return self.original_type.__dict__.get("__doc__")
 
 
+def _checked(spec: Any, checkers: list) -> Any:
+    """``spec`` whose check also runs the checker annotations (``Choices``...)."""
+    from xpm_core.config.validation import TypeSpec  # noqa: PLC0415
+
+    check = spec.check
+
+    def checked(value: Any) -> Any:
+        value = check(value)
+        for checker in checkers:
+            if not checker.check(value):
+                raise InvalidValue(f"{spec.name} with {checker}", value)
+        return value
+
+    return TypeSpec(
+        spec.name,
+        checked,
+        ignored=spec.ignored,
+        config_class=spec.config_class,
+        is_set=spec.is_set,
+    )
+
+
 def _is_union_type(origin: Any) -> bool:
     import types  # noqa: PLC0415
 
@@ -372,7 +433,7 @@ def _type_identifier(tp: type) -> str:
 
 def _user_stacklevel() -> int:
     """Stack level of the first frame outside xpm_core.config, for warnings pointing at user code."""
-    frame = sys._getframe(1)
+    frame: Optional[FrameType] = sys._getframe(1)
     level = 1
     while frame is not None and frame.f_globals.get("__name__", "").startswith(
         ("xpm_core.config", "typing")

@@ -126,6 +126,16 @@ class Launcher(abc.ABC):
         #: Variables set in the environment of every job of this launcher.
         self.environ: dict[str, str] = {}
 
+    @staticmethod
+    def get(path: Any) -> Launcher:
+        """The default launcher for a workspace at local ``path`` (experimaestro's ``Launcher.get``):
+        the direct launcher, with the options of settings.yaml."""
+        if not isinstance(path, (str, os.PathLike)):
+            raise ValueError(f"cannot create a default launcher for {path!r}: give a local path")
+        from xpm_core.settings.launchers import configured_launcher  # noqa: PLC0415
+
+        return configured_launcher("direct")
+
     def setenv(self, name: str, value: str) -> None:
         """Set an environment variable for every job this launcher starts."""
         self.environ[name] = str(value)

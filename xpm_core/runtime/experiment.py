@@ -310,6 +310,9 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
         job.dependencies = dependencies_of(task)
         job.tags = dict(tags(task))
         job.environment = {**self.env, **launcher.environ}
+        from xpm_core.config.submit_hooks import apply_submit_hooks
+
+        apply_submit_hooks(task, job, launcher)  # SubmitHook classes may change job.environ
 
         if self.run_mode is not RunMode.NORMAL:
             self.jobs[job.identifier] = job  # listed, never scheduled

@@ -43,13 +43,15 @@ class JobContext(GenerationContext):
 
     def partial_path(self, partial: Partial, config: ConfigMixin) -> Path:
         identifier = config.__xpm__.get_partial_identifier(partial)
-        return (
+        path = (
             self.job.workspace
             / "partials"
             / config.__xpmtype__.identifier
             / (partial.name or "")
             / identifier.all.hex()
         )
+        self.job.partials[partial.name or ""] = path  # linked from the job folder, locked by the job
+        return path
 
 
 class Job:
@@ -88,6 +90,8 @@ class Job:
         self.tags: Mapping[str, Any] = {}
         #: Variables set for the job process (workspace and experiment ``setenv``).
         self.environment: dict[str, str] = {}
+        #: partial directories the job writes, by partial name (see xpm_core.config.partial_lock)
+        self.partials: dict[str, Path] = {}
         self._finished = threading.Event()
 
     def __repr__(self) -> str:
@@ -103,6 +107,11 @@ class Job:
     def jobpath(self) -> Path:
         """The job folder (experimaestro's name)."""
         return self.path
+
+    @property
+    def environ(self) -> dict[str, str]:
+        """The job's environment variables (experimaestro's name for :attr:`environment`)."""
+        return self.environment
 
     @property
     def stdout(self) -> Path:

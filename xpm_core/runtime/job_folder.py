@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 def write_job_folder(job: Job) -> JobLaunch:
     """Prepare ``job``'s folder through its connector; returns what its launcher must run."""
+    from xpm_core.config.partial_lock import PARTIALS_LINKS
     from xpm_core.runtime.job_script import job_script, user_python_paths
     from xpm_core.serialization.params import params_dict
 
@@ -28,6 +29,10 @@ def write_job_folder(job: Job) -> JobLaunch:
                 connector.rename(job.file(suffix), job.file(f"{stamp}.{suffix}"))
     params = params_dict(job.config, workspace_path=job.workspace, job_path=job.path)
     connector.write_text(job.path / "params.json", json.dumps(params))
+    for name, partial in job.partials.items():  # .experimaestro/partials/NAME -> the shared folder
+        connector.mkdir(partial)
+        connector.mkdir(job.path / PARTIALS_LINKS)
+        connector.symlink(partial, job.path / PARTIALS_LINKS / name)
     script = job.file("py")
     connector.write_text(script, job_script(user_python_paths()), executable=True)
     return JobLaunch(

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 from xpm_core.plugin.value_serializer import DeserializationContext, SerializationContext
+from xpm_core.serialization.context import SerializationContext as SavingContext
 from xpm_core.serialization.objects import ObjectWriter, load_objects, references
 from xpm_core.serialization.values import from_json, to_json
 
@@ -63,7 +64,7 @@ def save(
     """Write ``value`` (configurations, in containers or not) to ``save_directory/experimaestro.json``."""
     directory = Path(save_directory)
     directory.mkdir(parents=True, exist_ok=True)
-    data = state_dict(value)
+    data = state_dict(value, SavingContext(save_directory=directory))
     with (directory / definition_filename).open("wt") as out:
         json.dump(data, out)
 
@@ -82,7 +83,10 @@ def load(
         )
     with (directory / definition_filename).open("rt") as fh:
         content = json.load(fh)
-    return from_state_dict(content, as_instance=as_instance, partial_loading=partial_loading)
+    context = DeserializationContext()
+    # saved DataPath files are next to the definition
+    context.data_directory = directory  # type: ignore[attr-defined]
+    return from_state_dict(content, context, as_instance=as_instance, partial_loading=partial_loading)
 
 
 def serialize(

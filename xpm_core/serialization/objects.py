@@ -19,6 +19,8 @@ from xpm_core.config.identifier import Identifier, compute_identifier
 from xpm_core.config.objects import ConfigInformation, ConfigMixin
 from xpm_core.config.walk import postorder
 from xpm_core.plugin.value_serializer import DeserializationContext, SerializationContext
+from xpm_core.serialization.context import SerializationContext as SavingContext
+from xpm_core.serialization.context import serialized_path_json
 from xpm_core.serialization.values import from_json, to_json
 
 logger = logging.getLogger(__name__)
@@ -60,14 +62,14 @@ class ObjectWriter:
         out: List[Dict[str, Any]] = []
         self._digests = {}
         for root in roots:
-            for config, _ in postorder(
+            for config, path in postorder(
                 root, recurse_task=True, task_before_init=True, visited=self._written
             ):
-                out.append(self._record(config))
+                out.append(self._record(config, path))
                 self._keep.append(config)
         return out
 
-    def _record(self, config: Any) -> Dict[str, Any]:
+    def _record(self, config: Any, path: tuple = ()) -> Dict[str, Any]:
         if isinstance(config, TaskStub):
             module, _, name = config.typename.rpartition(".")
             return {
@@ -94,15 +96,20 @@ class ObjectWriter:
             record["meta"] = info.meta
         if info.task is not None:
             record["task"] = id(info.task)
-        module = sys.modules.get(xpmtype.module)
-        if module is None or not getattr(module, "__package__", None):
-            filename = getattr(module, "__file__", None)
+        loaded = sys.modules.get(xpmtype.module)
+        if loaded is None or not getattr(loaded, "__package__", None):
+            filename = getattr(loaded, "__file__", None)
             if filename:
                 record["file"] = str(Path(filename).absolute())
         context = self.context
-        record["fields"] = {
-            argument.name: to_json(value, context) for argument, value in info.xpmvalues()
-        }
+        fields = {argument.name: to_json(value, context) for argument, value in info.xpmvalues()}
+        if isinstance(context, SavingContext):
+            # save(): DataPath files are copied next to the definition (experimaestro's format)
+            context.var_path = [str(p) for p in path]
+            for name, serialized in config.__xpm_serialize__(context).items():
+                fields[name] = serialized_path_json(serialized)
+            context.var_path = []
+        record["fields"] = fields
         return record
 
     def _identifier(self, config: Any) -> Identifier:
@@ -199,6 +206,13 @@ def references(value: Any) -> Iterable[int]:
     return _references(value)
 
 
+def _saved_data_path(data: Dict[str, Any], context: DeserializationContext) -> Path:
+    """A ``DataPath`` saved by ``save``: relative to the directory it was loaded from."""
+    path = Path(data["value"])
+    base = getattr(context, "data_directory", None)
+    return path if base is None or path.is_absolute() else Path(base) / path
+
+
 def _references(value: Any) -> Iterable[int]:
     stack = [value]
     while stack:
@@ -240,7 +254,7 @@ def load_objects(
                 definition.get("typename", definition["type"]),
             )
             continue
-        cls = _import_class(definition)
+        cls: Any = _import_class(definition)
         config_type = cls.C
         config = config_type.__new__(config_type)
         config.__init__()  # defaults; required parameters come from the fields
@@ -273,7 +287,11 @@ def load_objects(
                     stacklevel=2,
                 )
                 continue
-            info.set(name, from_json(data, context, resolve), bypass=True, location=("<loaded>", 0))
+            if isinstance(data, dict) and data.get("type") == "path.serialized":
+                value: Any = _saved_data_path(data, context)
+            else:
+                value = from_json(data, context, resolve)
+            info.set(name, value, bypass=True, location=("<loaded>", 0))
         task = definition.get("task")
         if task is not None:
             info.task = objects[task]

@@ -36,6 +36,11 @@ def xpm_commands() -> Iterator[CommandType]:
         summary="Show the parameters that differ between two jobs (params.json files or job folders).",
     )
     yield CommandType(
+        name="deprecated",
+        factory="xpm_core.cli.deprecated_command:deprecated_group",
+        summary="List (and link or move) job folders whose identifier changed through @deprecate.",
+    )
+    yield CommandType(
         name="refactor",
         factory="xpm_core.cli.refactor_command:refactor_group",
         summary="Rewrite deprecated patterns in Python sources (bare default values).",
