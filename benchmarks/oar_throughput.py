@@ -109,7 +109,9 @@ def run_mode(jobs: int, arrays: bool, poll_interval: float, root: Path, submit_u
         "poll_intervals": intervals,
         "oarsub": calls["oarsub"],
         "oarstat": calls["oarstat"],
-        "other_commands": sum(count for name, count in calls.items() if name not in ("oarsub", "oarstat")),
+        "other_commands": " ".join(
+            f"{name}={count}" for name, count in sorted(calls.items()) if name not in ("oarsub", "oarstat")
+        ),
     }
 
 

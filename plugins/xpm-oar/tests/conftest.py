@@ -107,6 +107,24 @@ def counting_connector() -> CountingConnector:
     return CountingConnector()
 
 
+class LosingConnector(CountingConnector):
+    """Runs the first oarsub, then loses its answer (a time-out), as a flaky link to a frontend would."""
+
+    lost = False
+
+    def run(self, args: Sequence[str], **kwargs: Any) -> CommandResult:
+        result = super().run(args, **kwargs)
+        if not self.lost and any(PurePosixPath(arg).name == "oarsub" for arg in args):
+            self.lost = True
+            raise TimeoutError("oarsub timed out")
+        return result
+
+
+@pytest.fixture
+def losing_connector() -> LosingConnector:
+    return LosingConnector()
+
+
 @pytest.fixture(scope="session")
 def oar_submit_user() -> str | None:
     return submit_user()

@@ -176,6 +176,22 @@ def test_cancelled_job_reports_cancelled(launcher, make_job):
     assert oarstat(ref.id)["state"] == "Error"
 
 
+def test_lost_oarsub_answer_adopts_the_queued_job(oar_submit_user, make_job, losing_connector):
+    connector = losing_connector
+    launcher = OarLauncher(connector, poll_interval=POLL, submit_user=oar_submit_user, arrays=False, submit_backoff=0.1)
+    job = make_job("lost", "print('once')")
+
+    async def scenario():
+        ref = await launcher.submit(job)
+        return ref, await launcher.wait(ref)
+
+    ref, state = run(scenario())
+    assert connector.calls["oarsub"] == 1  # found by its unique name, not submitted again
+    assert (state.status, state.exit_code) == (ProcessStatus.FINISHED, 0)
+    assert oarstat(ref.id)["name"] == ref.details["name"]
+    assert Path(job.stdout).read_text() == "once\n"
+
+
 # ---- unknown states --------------------------------------------------------------------------
 
 

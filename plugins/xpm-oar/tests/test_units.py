@@ -292,3 +292,10 @@ def test_parse_resources():
     records = json.loads((DATA / "oarnodes.json").read_text())
     gpu = {"99": {**next(iter(records.values())), "host": "gpu-1", "core": 1, "gpu": 1}}
     assert parse_resources(json.dumps(gpu))[0].gpus == 1
+
+
+def test_malformed_job_id_is_unknown_without_asking_oar():
+    # binpath names no OAR: any oarstat call would raise FileNotFoundError.
+    launcher = OarLauncher(binpath="/nonexistent/")
+    ref = launcher.process_ref(_launch(), "not-a-number")
+    assert asyncio.run(launcher.poll([ref])) == {ref.id: ProcessState(ProcessStatus.UNKNOWN)}

@@ -69,6 +69,7 @@ class _Cluster:
         self.resubmitted: dict[str, str] = {}
         #: Whether commands run as root on the connector's host (asked once).
         self.root: bool | None = None
+        self._root_probe: asyncio.Task[bool] | None = None
         self.submissions: Gatherer[Entry, ProcessRef] = Gatherer(settings.array_window, self._submit_batch)
         self.polls: Gatherer[tuple[OarLauncher, Sequence[ProcessRef]], dict[str, ProcessState]] = Gatherer(
             POLL_WINDOW, self._poll_batch
@@ -114,9 +115,16 @@ class _Cluster:
         if not user:
             return []
         if self.root is None:
-            result = await self.run(["id", "-u"])
-            self.root = result.returncode == 0 and result.stdout.strip() == "0"
+            # Asked once, however many submissions start at the same moment.
+            loop = asyncio.get_running_loop()
+            if self._root_probe is None or self._root_probe.get_loop() is not loop:
+                self._root_probe = loop.create_task(self._is_root())
+            self.root = await self._root_probe
         return ["runuser", "-u", user, "--"] if self.root else []
+
+    async def _is_root(self) -> bool:
+        result = await self.run(["id", "-u"])
+        return result.returncode == 0 and result.stdout.strip() == "0"
 
 
 class OarLauncher(Launcher):
@@ -238,7 +246,7 @@ class OarLauncher(Launcher):
         if result.returncode != 0:
             return []
         rows = status.parse_oarstat(result.stdout)
-        return sorted(rows, key=int)
+        return sorted(rows, key=_numeric)
 
     def _ref(self, launch: JobLaunch, job_id: str, job_name: str, submitted: float) -> ProcessRef:
         # What a later driver needs to follow the job as this one would (for_process).
@@ -322,7 +330,7 @@ class OarLauncher(Launcher):
         if len(ids) != len(launches):
             raise OarSubmitError(f"oarsub gave {len(ids)} job ids for an array of {len(launches)} jobs: {ids}")
         # OAR numbers array jobs in submission order: the i-th id runs OAR_ARRAY_INDEX i.
-        ids.sort(key=int)
+        ids.sort(key=_numeric)
         return [owner._ref(launch, job_id, job_name, submitted) for (owner, launch), job_id in zip(entries, ids)]
 
     # ---- status --------------------------------------------------------------------------
@@ -357,7 +365,9 @@ class OarLauncher(Launcher):
         """States of ``refs`` from one oarstat call (one more when OAR resubmitted some of them)."""
         cluster = self._cluster
         rows: dict[str, status.JobRow] = {}
-        wanted = sorted({cluster.current_id(ref.id) for ref in refs}, key=int)
+        # Only OAR job ids are asked for: one malformed id (a damaged NAME.pid) would make
+        # oarstat fail for every job; it stays unknown alone.
+        wanted = sorted({cluster.current_id(ref.id) for ref in refs if ref.id.isdigit()}, key=_numeric)
         # A besteffort + idempotent job killed by OAR comes back under a new id, named in the old
         # job's events: follow it with one more query (bounded: OAR may resubmit it again).
         for _ in range(5):
@@ -367,7 +377,7 @@ class OarLauncher(Launcher):
             rows.update(found)
             moved = {row.id: row.resubmitted_as for row in found.values() if row.resubmitted_as}
             cluster.resubmitted.update(moved)
-            wanted = sorted({cluster.current_id(ref.id) for ref in refs} - set(rows), key=int)
+            wanted = sorted({cluster.current_id(ref.id) for ref in refs if ref.id.isdigit()} - set(rows), key=_numeric)
             if not (moved and wanted):
                 break
         states: dict[str, ProcessState] = {}
@@ -394,6 +404,11 @@ class OarLauncher(Launcher):
         connector = registry.connectors()[options.pop("name", "local")].create(**options)
         settings = {key: ref.details[key] for key in _REATTACH_SETTINGS if key in ref.details}
         return cls(connector, **settings)
+
+
+def _numeric(job_id: str) -> tuple[int, str]:
+    """Sorts OAR job ids by number (a malformed id from a damaged NAME.pid sorts, it does not raise)."""
+    return (len(job_id), job_id)
 
 
 def _last_line(result: CommandResult) -> str:
