@@ -58,6 +58,14 @@ _LAZY_EXPORTS: dict[str, str] = {
     "ProcessState": "xpm_core.plugin.launcher",
     "ProcessStatus": "xpm_core.plugin.launcher",
     "default_max_running": "xpm_core.plugin.launcher",
+    # what batch-system launchers share: gathering calls into arrays and rounds, paced submission
+    "Gatherer": "xpm_core.plugin.batching",
+    "Outcome": "xpm_core.plugin.batching",
+    "SubmitError": "xpm_core.plugin.batching",
+    "SubmitLimitReached": "xpm_core.plugin.batching",
+    "SubmitPolicy": "xpm_core.plugin.batching",
+    "SubmitThrottle": "xpm_core.plugin.batching",
+    "describe_result": "xpm_core.plugin.batching",
     "Monitor": "xpm_core.plugin.monitor",
     "create_monitor": "xpm_core.plugin.monitor",
     "monitor_available": "xpm_core.plugin.monitor",
@@ -88,6 +96,15 @@ _LAZY_EXPORTS: dict[str, str] = {
 __all__ = list(_LAZY_EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover - static analysers see real imports
+    from xpm_core.plugin.batching import (
+        Gatherer,
+        Outcome,
+        SubmitError,
+        SubmitLimitReached,
+        SubmitPolicy,
+        SubmitThrottle,
+        describe_result,
+    )
     from xpm_core.plugin.components import (
         CommandType,
         ComponentType,

@@ -12,9 +12,18 @@ from typing import TYPE_CHECKING, Any, Hashable, Sequence
 
 import attrs
 
-from xpm_core.plugin import CommandError, CommandResult, JobLaunch, Launcher, ProcessRef, ProcessState, ProcessStatus
+from xpm_core.plugin import (
+    CommandError,
+    CommandResult,
+    Gatherer,
+    JobLaunch,
+    Launcher,
+    Outcome,
+    ProcessRef,
+    ProcessState,
+    ProcessStatus,
+)
 from xpm_slurm import status
-from xpm_slurm.batching import Gatherer, Outcome
 from xpm_slurm.options import SlurmOptions
 from xpm_slurm.script import array_script, job_script, script_path
 from xpm_slurm.settings import SlurmSettings
