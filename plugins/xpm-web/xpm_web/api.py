@@ -27,7 +27,8 @@ def _filter_error(error: FilterSyntaxError) -> tuple[Response, int]:
 @blueprint.errorhandler(WorkspaceAPIError)
 def _workspace_error(error: WorkspaceAPIError) -> tuple[Response, int]:
     message = str(error)
-    return jsonify(error=message), 404 if message.startswith(("no ", "unknown ")) else 400
+    missing = message.startswith(("no experiment", "unknown job")) or " has no run " in message
+    return jsonify(error=message), 404 if missing else 400
 
 
 @blueprint.errorhandler(BadRequest)
