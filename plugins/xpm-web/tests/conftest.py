@@ -151,10 +151,11 @@ class Fail(Task):
 
 PLAN = '''
 import sys
-from xpm_core import experiment, tag
+from xpm_core import DirectLauncher, experiment, tag
 from tasks import Chatty, Evaluate, Fail, Sleeper, Step
 
-with experiment(sys.argv[1], "web-xp") as xp:
+# Every job at once, whatever the number of cores (the tests release them one by one).
+with experiment(sys.argv[1], "web-xp", launcher=DirectLauncher(max_running=8)) as xp:
     first = Step.C(name="a", lr=tag(0.1)).submit()
     Step.C(name="b", lr=tag(0.01)).submit()
     Evaluate.C(step=first).submit()
@@ -238,3 +239,53 @@ def scenario(tmp_path: Path) -> Iterator[Scenario]:
 @pytest.fixture
 def wait() -> Callable[..., None]:
     return wait_for
+
+
+# ---- a real headless Chromium -----------------------------------------------------------------------
+
+#: Flags that keep Chromium off the network (no update, sync, DNS prefetch, telemetry; every host
+#: name but localhost resolves to nothing) and make it run as root in a container.
+CHROMIUM_FLAGS = (
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--disable-default-apps", "--disable-extensions", "--disable-component-extensions-with-background-pages",
+    "--disable-domain-reliability", "--no-pings", "--dns-prefetch-disable", "--metrics-recording-only",
+    "--disable-features=Translate,OptimizationHints,MediaRouter,DialMediaRouteProvider,"
+    "AutofillServerCommunication,NetworkTimeServiceQuerying",
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1",
+    "--window-size=1280,860",
+)
+
+
+@pytest.fixture(scope="module")
+def chromium(chromium_available: None) -> Iterator[object]:
+    """Debian's chromium driven by its chromedriver through selenium, with a fresh profile (one per module)."""
+    import tempfile
+
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    os.environ.setdefault("SE_OFFLINE", "true")  # selenium must never try to download a driver
+    profile = tempfile.mkdtemp(prefix="xpm-web-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={profile}")
+    service = Service(executable_path=shutil.which("chromedriver") or "/usr/bin/chromedriver")
+    driver = webdriver.Chrome(service=service, options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture
+def browser(chromium) -> Iterator[object]:
+    """The module's Chromium, as a new visitor: no cookie, a blank page."""
+    chromium.delete_all_cookies()  # type: ignore[attr-defined]
+    yield chromium
+    chromium.get("about:blank")  # type: ignore[attr-defined]
+    chromium.delete_all_cookies()  # type: ignore[attr-defined]

@@ -78,6 +78,11 @@ class WebServer:
             logger.debug("the web server's loop ended", exc_info=True)
 
     def close(self) -> None:
-        self._server.close()
+        """Stop listening, close every connection (open event streams too) and end the threads."""
+        from waitress import wasyncore
+
+        # Closing the listening socket alone leaves the loop serving the open connections.
+        wasyncore.close_all(self._server._map)
         if self._thread is not None:
             self._thread.join(5)
+        self._server.task_dispatcher.shutdown(timeout=2)
