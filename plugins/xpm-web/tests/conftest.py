@@ -289,3 +289,27 @@ def browser(chromium) -> Iterator[object]:
     yield chromium
     chromium.get("about:blank")  # type: ignore[attr-defined]
     chromium.delete_all_cookies()  # type: ignore[attr-defined]
+
+
+RUN_PLAN = '''
+from xpm_core.experiments import ConfigurationBase, ExperimentHelper, configuration
+from tasks import Step
+
+
+@configuration()
+class Configuration(ConfigurationBase):
+    pass
+
+
+def run(helper: ExperimentHelper, cfg: Configuration):
+    Step.C(name="a", lr=0.1).submit()
+'''
+
+
+@pytest.fixture
+def run_project(tmp_path: Path) -> Path:
+    """A folder for ``xpm run-experiment xp.yaml``: tasks.py, experiment.py (one Step job), xp.yaml."""
+    (tmp_path / "tasks.py").write_text(TASKS)
+    (tmp_path / "experiment.py").write_text(RUN_PLAN)
+    (tmp_path / "xp.yaml").write_text("id: web-run\n")
+    return tmp_path

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -142,3 +143,41 @@ def test_a_busy_port_is_one_clear_line(fake_workspace):
                                  "--port", str(port)], capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert "port is in use" in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
+def test_run_experiment_port_serves_the_run_while_it_runs(run_project):
+    import os
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "XPM_WEB_TEST_DIR": str(run_project), "PYTHONPATH": str(run_project)}
+    xpm = Path(sys.executable).with_name("xpm")
+    process = subprocess.Popen([str(xpm), "run-experiment", "xp.yaml", "--workdir", str(run_project / "ws"),
+                                "--port", str(port)], cwd=run_project, env=env, stderr=subprocess.PIPE,
+                               stdout=subprocess.DEVNULL, text=True)
+    try:
+        assert process.stderr is not None
+        seen = []
+        for line in process.stderr:
+            seen.append(line)
+            if "xpm web monitor: open" in line:
+                break
+        assert seen and "xpm web monitor: open" in seen[-1], "".join(seen)
+        token = seen[-1].rsplit("=", 1)[1].strip()
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            page = get_json(f"{base}/api/jobs?experiment=web-run&run=latest", token)
+            if [job["state"] for job in page["jobs"]] == ["running"] or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert [job["state"] for job in page["jobs"]] == ["running"]
+        (run_project / "release-a").touch()
+        _, rest = process.communicate(timeout=120)
+        assert process.returncode == 0, "".join(seen) + rest
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

@@ -6,7 +6,7 @@ from typing import Any, Optional
 
 from flask import Blueprint, Response, jsonify, request
 
-from xpm_core.plugin import FilterSyntaxError, WorkspaceAPIError
+from xpm_core.plugin import FilterSyntaxError, JobState, WorkspaceAPIError
 from xpm_web.context import logger, plain, workspace
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
@@ -177,7 +177,7 @@ def kill_run() -> Response:
         raise BadRequest("give 'experiment' and 'run' (ids, as strings)")
     with workspace() as api:
         page = api.jobs(experiment_id=experiment_id, run_id=run_id, limit=None)
-        unfinished = [job.full_id for job in page.jobs if job.state not in ("done", "error")]
+        unfinished = [job.full_id for job in page.jobs if not JobState(job.state).finished]
         outcomes = api.kill(unfinished, perform=perform) if unfinished else []
         return _answer("kill-run", outcomes, perform)
 

@@ -213,7 +213,19 @@ function runPage() {
     document.getElementById("filter").classList.add("invalid");
   }
 
+  async function loadSummary() {
+    const runs = await getJSON(`/api/experiments/${encodeURIComponent(experiment)}/runs`);
+    const summary = runs.runs.find((r) => r.run_id === run);
+    if (summary) {
+      document.getElementById("run-counts").replaceChildren(...counts(summary.job_counts));
+      const status = document.getElementById("run-status");
+      status.textContent = summary.status || "unknown";
+      status.className = `state ${summary.status || ""}`;
+    }
+  }
+
   const load = refresher(async () => {
+    loadSummary().catch((error) => console.error(error));
     const query = new URLSearchParams({ experiment, run, sort, order, offset, limit: PAGE_SIZE });
     if (params.get("filter")) query.set("filter", params.get("filter"));
     let page;
@@ -262,14 +274,6 @@ function runPage() {
       page.offset > 0 ? pageLink("« previous", Math.max(0, page.offset - PAGE_SIZE)) : "",
       ` jobs ${page.total ? page.offset + 1 : 0}–${last} of ${page.total} `,
       last < page.total ? pageLink("next »", page.offset + PAGE_SIZE) : "");
-    const runs = await getJSON(`/api/experiments/${encodeURIComponent(experiment)}/runs`);
-    const summary = runs.runs.find((r) => r.run_id === run);
-    if (summary) {
-      document.getElementById("run-counts").replaceChildren(...counts(summary.job_counts));
-      const status = document.getElementById("run-status");
-      status.textContent = summary.status || "unknown";
-      status.className = `state ${summary.status || ""}`;
-    }
   });
   compareButton.addEventListener("click", () => {
     location.href = "/compare?" + [...selected].map((ref) => `job=${encodeURIComponent(ref)}`).join("&");
