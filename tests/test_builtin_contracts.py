@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
+from fractions import Fraction
+from http import HTTPStatus
+from pathlib import Path, PurePosixPath
 
 import pytest
 
 from xpm_core.builtin.local.direct_launcher import DirectLauncher
 from xpm_core.plugin.launcher import ProcessRef, ProcessStatus
-from xpm_core.testing import ConnectorContract, LauncherContract
+from xpm_core.plugin.manager import make_plugin_manager
+from xpm_core.plugin.registry import PluginRegistry
+from xpm_core.testing import ConnectorContract, LauncherContract, SerializerContract
 
 
 class TestLocalConnector(ConnectorContract):
@@ -19,6 +25,34 @@ class TestLocalConnector(ConnectorContract):
 
 class TestDirectLauncher(LauncherContract):
     launcher_name = "direct"
+
+
+class TestPathSerializer(SerializerContract):
+    serializer_name = "path"
+    examples = (Path("/data/corpus/train.tsv"), Path("/"), PurePosixPath("/scratch/run 1"))
+
+    def same(self, original, restored):
+        return Path(restored) == Path(original)  # read back as a concrete Path
+
+
+class TestEnumSerializer(SerializerContract):
+    serializer_name = "enum"
+    examples = (HTTPStatus.OK, signal.Signals.SIGTERM)
+
+
+class TestPluginSerializer(SerializerContract):
+    """A third-party serializer (the kitchen-sink test plugin's fractions), through the registry."""
+
+    serializer_name = "fraction"
+    examples = (Fraction(1, 3), Fraction(-7, 2))
+
+    def make_registry(self):
+        plugins = str(Path(__file__).parent / "plugins")  # where the test plugins live
+        if plugins not in sys.path:
+            sys.path.insert(0, plugins)
+        from kitchen_sink import plugin as kitchen
+
+        return PluginRegistry(make_plugin_manager(load_entrypoints=False, extra_plugins=[("kitchen", kitchen)]))
 
 
 def test_direct_launcher_cap_defaults_to_the_cpu_count():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pkgutil
 import re
-from typing import Any, Callable, ClassVar, Mapping, Union
+from typing import Any, Callable, ClassVar, Iterable, Mapping, Union
 
 import attrs
 
@@ -25,6 +25,10 @@ def name_problem(name: object) -> str | None:
             "starting with a letter (for example 'slurm')"
         )
     return None
+
+
+def _strings(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(values)
 
 
 def resolve(reference: Factory | type | None) -> Any:
@@ -90,9 +94,9 @@ class SerializerType(ComponentType):
     kind: ClassVar[str] = "serializer"
 
     #: ``"module:QualName"`` of the classes handled (subclasses included), matched without import.
-    python_types: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    python_types: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     #: The JSON ``type`` tags this serializer reads back; defaults to ``(name,)``.
-    type_tags: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    type_tags: tuple[str, ...] = attrs.field(default=(), converter=_strings)
 
     @property
     def tags(self) -> tuple[str, ...]:

@@ -50,7 +50,7 @@ class XpmSpecs:
 
             @hookimpl
             def xpm_connectors():
-                yield ConnectorType(name="ssh", factory="xpm_ssh._connector:SshConnector",
+                yield ConnectorType(name="ssh", factory="xpm_ssh.connector:SshConnector",
                                     summary="Run on a remote host over SSH")
 
         .. versionadded:: 0.1
@@ -68,7 +68,7 @@ class XpmSpecs:
 
             @hookimpl
             def xpm_launchers():
-                yield LauncherType(name="slurm", factory="xpm_slurm._launcher:SlurmLauncher",
+                yield LauncherType(name="slurm", factory="xpm_slurm.launcher:SlurmLauncher",
                                    settings="xpm_slurm.settings:SlurmSettings",
                                    summary="Submit jobs with sbatch")
 
@@ -89,9 +89,9 @@ class XpmSpecs:
 
             @hookimpl
             def xpm_serializers():
-                yield SerializerType(name="tensor", factory="xpm_torch._tensor:TensorSerializer",
-                                     python_types=("torch:Tensor",),
-                                     summary="torch tensors as nested lists")
+                yield SerializerType(name="path", factory="xpm_core.builtin.serializers.standard_types:PathSerializer",
+                                     python_types=("pathlib:PurePath",),
+                                     summary="filesystem paths")
 
         .. versionadded:: 0.1
         """
@@ -108,7 +108,7 @@ class XpmSpecs:
 
             @hookimpl
             def xpm_monitors():
-                yield MonitorType(name="web", factory="xpm_web._monitor:WebMonitor",
+                yield MonitorType(name="web", factory="xpm_web.monitor:WebMonitor",
                                   summary="Follow jobs in a browser")
 
         .. versionadded:: 0.1
@@ -127,7 +127,7 @@ class XpmSpecs:
 
             @hookimpl
             def xpm_commands():
-                yield CommandType(name="slurm", factory="xpm_slurm._cli:slurm_group",
+                yield CommandType(name="slurm", factory="xpm_slurm.cli:slurm_group",
                                   summary="Inspect the Slurm cluster as xpm sees it")
 
         .. versionadded:: 0.1
@@ -148,7 +148,7 @@ class XpmSpecs:
             @hookimpl
             def xpm_skill_sections():
                 yield SkillSectionType(name="slurm", title="Slurm launcher options",
-                                       factory="xpm_slurm._skill:SECTION")
+                                       factory="xpm_slurm.skill:SECTION")
 
         .. versionadded:: 0.1
         """

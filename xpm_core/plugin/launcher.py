@@ -13,13 +13,17 @@ import asyncio
 import enum
 import os
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Mapping, Sequence
 
 import attrs
 
 if TYPE_CHECKING:
     from xpm_core.plugin.connector import Connector
     from xpm_core.plugin.registry import PluginRegistry
+
+
+def _strings(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(values)
 
 
 @attrs.frozen(kw_only=True)
@@ -30,7 +34,7 @@ class JobLaunch:
     task_id: str
     directory: PurePosixPath  # the job folder, on the connector's host
     name: str  # NAME of NAME.out, NAME.err, NAME.pid ...
-    command: tuple[str, ...] = attrs.field(converter=tuple)
+    command: tuple[str, ...] = attrs.field(converter=_strings)
     env: Mapping[str, str] = attrs.field(factory=dict)
 
     @property

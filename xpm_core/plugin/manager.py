@@ -136,9 +136,7 @@ def _register(pm: XpmPluginManager, module: object, name: str) -> str | None:
 
 def _load_entry_point(pm: XpmPluginManager, ep: EntryPoint) -> None:
     dist_name, version = _dist_info(ep)
-    record = dict(
-        name=ep.name, distribution=dist_name, version=version, entry_point=f"{ep.name} = {ep.value}"
-    )
+    error: str | None
     try:
         module = ep.load()
     except Exception as exc:  # a broken plugin must never take xpm down with it
@@ -151,9 +149,16 @@ def _load_entry_point(pm: XpmPluginManager, ep: EntryPoint) -> None:
             PluginLoadWarning,
             stacklevel=3,
         )
-        pm.add_record(PluginRecord(status=PluginStatus.FAILED, error=error, **record))
-    else:
-        pm.add_record(PluginRecord(status=PluginStatus.ACTIVE, **record))
+    pm.add_record(
+        PluginRecord(
+            name=ep.name,
+            distribution=dist_name,
+            version=version,
+            entry_point=f"{ep.name} = {ep.value}",
+            status=PluginStatus.FAILED if error else PluginStatus.ACTIVE,
+            error=error or "",
+        )
+    )
 
 
 def _selected(ep: EntryPoint, names: Iterable[str]) -> bool:

@@ -15,6 +15,8 @@ _LAZY_EXPORTS = {
     "ConnectorContract": "xpm_core.testing.connector_contract",
     "LauncherContract": "xpm_core.testing.launcher_contract",
     "MonitorContract": "xpm_core.testing.monitor_contract",
+    "SerializerContract": "xpm_core.testing.serializer_contract",
+    "Contract": "xpm_core.testing.contract_base",
     "write_distribution": "xpm_core.testing.distributions",
 }
 
@@ -22,10 +24,12 @@ __all__ = list(_LAZY_EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
     from xpm_core.testing.connector_contract import ConnectorContract
+    from xpm_core.testing.contract_base import Contract
     from xpm_core.testing.contracts import PluginPackageContract
     from xpm_core.testing.distributions import write_distribution
     from xpm_core.testing.launcher_contract import LauncherContract
     from xpm_core.testing.monitor_contract import MonitorContract
+    from xpm_core.testing.serializer_contract import SerializerContract
 
 
 __getattr__ = lazy_getattr(__name__, _LAZY_EXPORTS)

@@ -3,28 +3,16 @@
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import PurePosixPath
 from typing import ClassVar
 
 import pytest
 
 from xpm_core.plugin.connector import Connector
-from xpm_core.plugin.registry import get_registry
-
-#: Seconds a test waits for a process to change state before failing.
-PATIENCE = 30.0
+from xpm_core.testing.contract_base import Contract
 
 
-def _until(predicate, what: str, patience: float = PATIENCE) -> None:
-    deadline = time.monotonic() + patience
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {patience} s waiting for {what}")
-        time.sleep(0.05)
-
-
-class ConnectorContract:
+class ConnectorContract(Contract):
     """Subclass as ``TestSshConnector(ConnectorContract)``; set ``connector_name``.
 
     Override ``make_connector`` when the connector needs options (host, port, key), and
@@ -36,7 +24,7 @@ class ConnectorContract:
     url_example: ClassVar[str | None] = None
 
     def make_connector(self) -> Connector:
-        return get_registry().connectors()[self.connector_name].create()
+        return self.registry.connectors()[self.connector_name].create()
 
     def remote_workdir(self, tmp_path) -> PurePosixPath:
         return PurePosixPath(tmp_path) / "host"
@@ -52,7 +40,7 @@ class ConnectorContract:
         return path
 
     def test_is_registered_and_rebuilt_from_its_spec(self, connector: Connector) -> None:
-        components = get_registry().connectors()
+        components = self.registry.connectors()
         assert self.connector_name in components
         rebuilt = components[self.connector_name].create(**connector.to_spec())
         assert rebuilt.to_spec() == connector.to_spec()
@@ -114,7 +102,7 @@ class ConnectorContract:
             stderr=workdir / "job.err",
         )
         assert connector.process_info(pid, start).running
-        _until(lambda: not connector.process_info(pid, start).running, "the process to end")
+        self.until(lambda: not connector.process_info(pid, start).running, "the process to end")
         assert connector.process_info(pid, start).exit_code in (4, None)
         assert connector.read_text(workdir / "job.out") == "spawned\n"
         assert connector.read_text(workdir / "job.err") == "err\n"
@@ -139,15 +127,15 @@ class ConnectorContract:
             stderr=workdir / "e",
         )
         # The shell creates the file before it writes the pid: wait for a whole line.
-        _until(
+        self.until(
             lambda: connector.exists(workdir / "child.pid")
             and connector.read_text(workdir / "child.pid").endswith("\n"),
             "the child to start",
         )
         child = int(connector.read_text(workdir / "child.pid"))
         connector.kill(pid)
-        _until(lambda: not connector.process_info(pid, start).running, "the process to stop")
-        _until(lambda: not connector.process_info(child, None).running, "its child to stop")
+        self.until(lambda: not connector.process_info(pid, start).running, "the process to stop")
+        self.until(lambda: not connector.process_info(child, None).running, "its child to stop")
 
     def test_lock_is_exclusive(self, connector: Connector, workdir) -> None:
         path = workdir / "job.lock"
@@ -157,22 +145,22 @@ class ConnectorContract:
         def holder() -> None:
             with connector.lock(path):
                 taken.set()
-                release.wait(PATIENCE)
+                release.wait(self.patience)
 
         thread = threading.Thread(target=holder)
         thread.start()
         try:
-            assert taken.wait(PATIENCE)
+            assert taken.wait(self.patience)
             with pytest.raises(TimeoutError):
                 with connector.lock(path, timeout=0.3):
                     pass
         finally:
             release.set()
             thread.join()
-        with connector.lock(path, timeout=PATIENCE):
+        with connector.lock(path, timeout=self.patience):
             pass
 
     def test_url_dispatch(self) -> None:
         if self.url_example is None:
             pytest.skip("this connector claims no URL scheme")
-        assert get_registry().connector_for_url(self.url_example).name == self.connector_name
+        assert self.registry.connector_for_url(self.url_example).name == self.connector_name

@@ -6,17 +6,17 @@ import asyncio
 import json
 import sys
 from pathlib import PurePosixPath
-from typing import ClassVar, Mapping, Sequence
+from typing import ClassVar, Mapping
 
 import attrs
 import pytest
 
 from xpm_core.plugin.connector import Connector
 from xpm_core.plugin.launcher import JobLaunch, Launcher, ProcessRef, ProcessState, ProcessStatus
-from xpm_core.plugin.registry import get_registry
+from xpm_core.testing.contract_base import Contract
 
 
-class LauncherContract:
+class LauncherContract(Contract):
     """Subclass as ``TestSlurmLauncher(LauncherContract)``; set ``launcher_name``.
 
     Override ``make_connector`` / ``make_launcher`` when they need options, ``python`` when
@@ -29,22 +29,15 @@ class LauncherContract:
     python: ClassVar[str] = sys.executable
     #: Seconds a job may take to be scheduled, run and reported (batch systems are slow).
     patience: ClassVar[float] = 60.0
-    skip_tests: ClassVar[Mapping[str, Sequence[str]]] = {}
 
     def make_connector(self) -> Connector:
-        return get_registry().connectors()["local"].create()
+        return self.registry.connectors()["local"].create()
 
     def make_launcher(self, connector: Connector) -> Launcher:
-        return get_registry().launchers()[self.launcher_name].create(connector=connector)
+        return self.registry.launchers()[self.launcher_name].create(connector=connector)
 
     def job_root(self, tmp_path) -> PurePosixPath:
         return PurePosixPath(tmp_path) / "jobs"
-
-    @pytest.fixture(autouse=True)
-    def _skip_declared(self, request: pytest.FixtureRequest) -> None:
-        for reason, names in self.skip_tests.items():
-            if request.function.__name__ in names:
-                pytest.skip(reason)
 
     @pytest.fixture
     def launcher(self) -> Launcher:
@@ -77,7 +70,7 @@ class LauncherContract:
         return await launcher.wait(ref)
 
     def test_is_registered(self) -> None:
-        launchers = get_registry().launchers()
+        launchers = self.registry.launchers()
         assert self.launcher_name in launchers
         settings = launchers[self.launcher_name].load_settings()
         assert settings is None or attrs.has(settings)
@@ -142,8 +135,8 @@ class LauncherContract:
             ref = await launcher.submit(job)
             restored = ProcessRef.from_json(json.loads(json.dumps(ref.to_json())))
             assert restored == ref
-            launcher_type = get_registry().launchers()[restored.launcher].load()
-            again = launcher_type.for_process(restored, get_registry())
+            launcher_type = self.registry.launchers()[restored.launcher].load()
+            again = launcher_type.for_process(restored, self.registry)
             before = (await again.poll([restored]))[restored.id]
             while before.status is not ProcessStatus.RUNNING:
                 await asyncio.sleep(0.2)

@@ -18,12 +18,12 @@ import pytest
 
 from xpm_core.plugin.job_state import JobState
 from xpm_core.plugin.monitor import Monitor
-from xpm_core.plugin.registry import get_registry
+from xpm_core.testing.contract_base import Contract
 
 EXPERIMENT_ID = "contract-xp"
 RUN_ID = "20250101_000000"
 #: (job id, task id, tags) of the fake experiment's jobs.
-JOBS = (
+JOBS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("a1" * 32, "contract.Train", {"lr": 0.1}),
     ("b2" * 32, "contract.Train", {"lr": 0.01}),
     ("c3" * 32, "contract.Evaluate", {}),
@@ -73,7 +73,7 @@ class FakeExperiment:
         self.index.close()
 
 
-class MonitorContract:
+class MonitorContract(Contract):
     """Subclass as ``TestWebMonitor(MonitorContract)``; set ``monitor_name`` and implement ``shown_states``.
 
     ``shown_states(monitor)`` reads what the monitor shows a user now (its screen, its web page)
@@ -112,7 +112,7 @@ class MonitorContract:
         created: list[Monitor] = []
 
         def make(**options: Any) -> Monitor:
-            monitor = get_registry().monitors()[self.monitor_name].create(
+            monitor = self.registry.monitors()[self.monitor_name].create(
                 workspace, experiment_id=EXPERIMENT_ID, interval=self.interval,
                 **{**self.monitor_options(tmp_path), **options},
             )
@@ -143,7 +143,7 @@ class MonitorContract:
     # ---- the contract --------------------------------------------------------------------
 
     def test_is_registered(self) -> None:
-        monitors = get_registry().monitors()
+        monitors = self.registry.monitors()
         assert self.monitor_name in monitors, f"no monitor {self.monitor_name!r}: {sorted(monitors)}"
 
     def test_is_a_monitor(self, make_monitor) -> None:
@@ -160,7 +160,8 @@ class MonitorContract:
 
     def test_survives_its_own_exceptions(self, make_monitor, fake_experiment: FakeExperiment) -> None:
         monitor = make_monitor()
-        refresh, failures = monitor.refresh, []
+        refresh = monitor.refresh
+        failures: list[int] = []
 
         def broken_refresh() -> None:
             if len(failures) < 3:

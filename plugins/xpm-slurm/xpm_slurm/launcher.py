@@ -383,10 +383,10 @@ class SlurmLauncher(Launcher):
         states: dict[str, ProcessState] = {}
         to_cancel: list[str] = []
         for job_id in expected:
-            row = chosen.get(job_id)
-            if row is not None:
-                states[job_id] = status.state_of(row, fatal)
-                if status.must_cancel(row, fatal):
+            found = chosen.get(job_id)
+            if found is not None:
+                states[job_id] = status.state_of(found, fatal)
+                if status.must_cancel(found, fatal):
                     to_cancel.append(job_id)
             elif cluster.accounting == "squeue" and squeue_answered:
                 # Without accounting, a job the controller forgot has ended (MinJobAge passed);

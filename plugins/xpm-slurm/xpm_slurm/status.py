@@ -80,7 +80,7 @@ def expand_ids(job_id: str) -> list[str]:
         return [job_id]
     array = match.group("array")
     ranges = match.group("ranges").partition("%")[0]  # "%2" is the throttle, not a task
-    ids = []
+    ids: list[str] = []
     for part in ranges.split(","):
         first, _, last = part.partition("-")
         if not first:

@@ -79,12 +79,12 @@ class LocalConnector(Connector):
         os.replace(source, target)
 
     def symlink(self, target: PathLike, link: PathLike) -> None:
-        link = Path(link)
-        temporary = link.with_name(f".{link.name}.{os.getpid()}.tmp")
+        link_path = Path(link)
+        temporary = link_path.with_name(f".{link_path.name}.{os.getpid()}.tmp")
         with contextlib.suppress(FileNotFoundError):
             temporary.unlink()
         temporary.symlink_to(target)
-        os.replace(temporary, link)  # atomic: readers never miss the link
+        os.replace(temporary, link_path)  # atomic: readers never miss the link
 
     def listdir(self, path: PathLike) -> list[str]:
         return sorted(os.listdir(path))
