@@ -30,7 +30,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# Appended, not prepended: an xpm_core given by PYTHONPATH (another branch's) is the one measured.
+sys.path.append(str(Path(__file__).resolve().parents[1]))
 
 GOALS = {"request_ms": 300.0, "memory_mib": 150.0, "latency_s": 1.0}
 

@@ -181,3 +181,28 @@ def test_run_experiment_port_serves_the_run_while_it_runs(run_project):
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_a_script_acts_with_the_token_and_the_action_is_logged(fake_workspace):
+    import logging
+
+    from xpm_web.monitor import WebMonitor
+
+    done, task, _ = JOBS[0]
+    stream = io.StringIO()
+    monitor = WebMonitor(fake_workspace, port=0, stream=stream)
+    root_handlers = logging.getLogger().handlers[:]
+    logging.getLogger().handlers.clear()  # as in `xpm experiments monitor`: no logging configured
+    try:
+        monitor.start()
+        body = json.dumps({"jobs": [f"{task}/{done}"], "perform": True}).encode()
+        request = urllib.request.Request(f"{monitor.base_url}/api/actions/clean", data=body, method="POST",
+                                         headers={"Authorization": f"Bearer {monitor.token}",
+                                                  "Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            outcomes = json.load(response)["outcomes"]
+        assert [outcome["status"] for outcome in outcomes] == ["deleted"]
+        assert f"xpm web: web clean from 127.0.0.1: deleted {task}/{done}" in stream.getvalue()
+    finally:
+        monitor.close()
+        logging.getLogger().handlers[:] = root_handlers

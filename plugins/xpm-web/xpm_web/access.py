@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import time
 from typing import Optional
@@ -11,6 +12,8 @@ from urllib.parse import urlencode, urlsplit
 
 from flask import Flask, current_app, g, jsonify, redirect, request
 from werkzeug.wrappers import Response
+
+logger = logging.getLogger("xpm.web")
 
 #: The cookie that carries the token once the URL with ``?token=`` was opened.
 COOKIE = "xpm_web_token"
@@ -99,7 +102,7 @@ def _check_request() -> Optional[Response]:
     if request.method not in ("GET", "HEAD"):
         problem = _cross_site_problem()
         if problem is not None:
-            current_app.logger.warning("refused %s %s: %s", request.method, request.path, problem)
+            logger.warning("refused %s %s from %s: %s", request.method, request.path, request.remote_addr, problem)
             return _refuse(403, problem)
     return None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -55,6 +56,7 @@ class WebMonitor(Monitor):
         #: The URL of the started server, token included (None until :meth:`start`).
         self.url: Optional[str] = None
         self.base_url: Optional[str] = None
+        self._log_handler: Optional[logging.Handler] = None
 
     @property
     def app(self) -> Any:
@@ -80,13 +82,27 @@ class WebMonitor(Monitor):
             print(f"xpm web: warning: listening on {self._server.host}, not only on this machine: anyone "
                   "who can reach it and has the token can kill and delete jobs", file=self.stream)
         print(f"xpm web monitor: open {self.url}", file=self.stream, flush=True)
+        self._show_actions()
         super().start()
+
+    def _show_actions(self) -> None:
+        """Write the actions done from the pages (kill, clean) and the refusals to the monitor's
+        stream, unless the program configured logging itself."""
+        logger = logging.getLogger("xpm.web")
+        if logger.handlers or logging.getLogger().handlers:
+            return
+        self._log_handler = logging.StreamHandler(self.stream)
+        self._log_handler.setFormatter(logging.Formatter("xpm web: %(message)s"))
+        logger.addHandler(self._log_handler)
+        logger.setLevel(logging.INFO)
 
     def refresh(self) -> None:
         self.changes.publish(str(self.api.change_token()))
 
     def _closed_hook(self) -> None:
         self.changes.close()
+        if self._log_handler is not None:
+            logging.getLogger("xpm.web").removeHandler(self._log_handler)
         if self._server is not None:
             self._server.close()
         if self._app is not None:
