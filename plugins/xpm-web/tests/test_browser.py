@@ -207,3 +207,12 @@ def test_a_cross_site_post_is_refused(browser, served, tmp_path):
         assert "cross-site request refused" in browser.page_source
     finally:
         evil.shutdown()
+
+
+def test_an_unknown_run_is_said_in_place(browser, served):
+    from selenium.webdriver.common.by import By
+
+    browser.get(served.url)
+    browser.get(f"{served.base_url}/experiments/{EXPERIMENT_ID}/runs/19990101_000000")
+    flash = browser.find_element(By.ID, "flash")
+    until(browser, lambda: "has no run 19990101_000000" in flash.text, "the unknown run reported")

@@ -43,29 +43,34 @@ def experiment(experiment_id: str) -> Any:
 
 @blueprint.get("/experiments/<experiment_id>/runs/<run_id>")
 def run(experiment_id: str, run_id: str) -> str:
-    """A run's jobs: a table sorted, filtered and paged by the query string (filled by xpm.js)."""
+    """A run's jobs: a table sorted, filtered and paged by the query string (filled by xpm.js).
+
+    Only the experiment is checked here (cheap): the page's script reads the run's summary and
+    its jobs through the API, and shows there that a run does not exist.
+    """
+    _check_experiment(experiment_id)
+    return render_template("run.html", page="run", experiment_id=experiment_id, run_id=run_id,
+                           filter=request.args.get("filter", ""))
+
+
+def _check_experiment(experiment_id: str) -> None:
     with workspace() as api:
-        runs = api.runs(experiment_id)
-    if run_id not in [summary.run_id for summary in runs]:
-        raise WorkspaceAPIError(f"experiment {experiment_id!r} has no run {run_id!r}")
-    summary = next(summary for summary in runs if summary.run_id == run_id)
-    return render_template("run.html", page="run", experiment_id=experiment_id, run_id=run_id, run=summary,
-                           runs=[r.run_id for r in reversed(runs)], filter=request.args.get("filter", ""))
+        known = [summary.experiment_id for summary in api.experiments()]
+    if experiment_id not in known:
+        raise WorkspaceAPIError(f"no experiment {experiment_id!r} (experiments: {', '.join(known) or 'none'})")
 
 
 @blueprint.get("/experiments/<experiment_id>/runs/<run_id>/graph")
 def graph(experiment_id: str, run_id: str) -> str:
     """The dependency graph of a run's jobs."""
-    with workspace() as api:
-        api.runs(experiment_id)
+    _check_experiment(experiment_id)
     return render_template("graph.html", page="graph", experiment_id=experiment_id, run_id=run_id)
 
 
 @blueprint.get("/experiments/<experiment_id>/runs/<run_id>/timeline")
 def timeline(experiment_id: str, run_id: str) -> str:
     """When each of a run's jobs waited, ran and ended."""
-    with workspace() as api:
-        api.runs(experiment_id)
+    _check_experiment(experiment_id)
     return render_template("timeline.html", page="timeline", experiment_id=experiment_id, run_id=run_id)
 
 

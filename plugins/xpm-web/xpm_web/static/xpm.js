@@ -214,14 +214,20 @@ function runPage() {
   }
 
   async function loadSummary() {
-    const runs = await getJSON(`/api/experiments/${encodeURIComponent(experiment)}/runs`);
-    const summary = runs.runs.find((r) => r.run_id === run);
-    if (summary) {
-      document.getElementById("run-counts").replaceChildren(...counts(summary.job_counts));
-      const status = document.getElementById("run-status");
-      status.textContent = summary.status || "unknown";
-      status.className = `state ${summary.status || ""}`;
+    const { runs } = await getJSON(`/api/experiments/${encodeURIComponent(experiment)}/runs`);
+    const summary = runs.find((r) => r.run_id === run);
+    if (!summary) {
+      flash(`experiment ${experiment} has no run ${run} (runs: ${runs.map((r) => r.run_id).join(", ") || "none"})`, "error");
+      return;
     }
+    document.getElementById("run-counts").replaceChildren(...counts(summary.job_counts));
+    const status = document.getElementById("run-status");
+    status.textContent = summary.status || "unknown";
+    status.className = `state ${summary.status || ""}`;
+    document.getElementById("run-host").textContent = summary.hostname || "?";
+    const others = runs.filter((r) => r.run_id !== run).reverse();
+    document.getElementById("other-runs").replaceChildren(...(others.length ? ["· other runs: ", ...others.flatMap((r) =>
+      [el("a", { href: `/experiments/${encodeURIComponent(experiment)}/runs/${encodeURIComponent(r.run_id)}` }, r.run_id), " "])] : []));
   }
 
   const load = refresher(async () => {
