@@ -1,0 +1,1 @@
+"""xpm-web: follow, explore and control a workspace's experiments in a browser (flask + waitress)."""
