@@ -124,6 +124,9 @@ def main(argv: list[str] | None = None) -> None:
     import os
     import sys
 
+    from xpm_core.names import InvalidNameError
+    from xpm_core.settings.errors import SettingsError
+
     warnings.showwarning = _show_warning
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args or os.environ.get("XPM_DEBUG", "") not in ("", "0")
@@ -138,10 +141,19 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         code = 130
+    except (InvalidNameError, SettingsError) as error:
+        # What the user gave (a name, the settings file) is wrong: a usage error, one line.
+        click.echo(f"xpm: error: {_one_line(str(error))}", err=True)
+        code = 2
     except Exception as error:  # a user must not face a traceback without asking for it
         if debug:
             raise
-        click.echo(f"xpm: error: {type(error).__name__}: {error}", err=True)
+        click.echo(f"xpm: error: {type(error).__name__}: {_one_line(str(error))}", err=True)
         click.echo("(run with --debug to see where it happened)", err=True)
         code = 1
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _one_line(message: str) -> str:
+    """``message`` on one line: its lines joined with "; " (a terminal shows one error line)."""
+    return "; ".join(line.strip() for line in message.splitlines() if line.strip())

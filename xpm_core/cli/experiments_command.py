@@ -147,7 +147,9 @@ def _choose_workspace(workdir: Optional[str], workspace_id: Optional[str], flag:
         try:
             known = [workspace.id for workspace in load_settings().workspaces]
         except SettingsError as error:
-            raise click.UsageError(str(error)) from None
+            from xpm_core.cli.input_errors import InputError
+
+            raise InputError(str(error)) from None
         question = f"{role.capitalize()} workspace" + (f" ({', '.join(known)}, or a path)" if known else " (a path)")
         answer = click.prompt(question)
         if answer in known:
@@ -193,7 +195,13 @@ def copy_command(
     DEST/.xpm-staging/ first and then moved into place, so an interrupted copy leaves no
     half-copied job. Omitted arguments are asked for when a terminal is attached.
     """
+    from xpm_core.cli.input_errors import checked_name
     from xpm_core.maintenance.copy_experiment import CopyError, JobAction, perform_copy, plan_copy
+
+    if experiment_id is not None:
+        checked_name(experiment_id, "experiment id")
+    if run_id is not None:
+        checked_name(run_id, "run id")
 
     source = existing_workspace(_choose_workspace(from_workdir, from_workspace, "from"))
     destination = _choose_workspace(to_workdir, to_workspace, "to")

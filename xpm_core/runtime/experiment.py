@@ -123,6 +123,9 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
             ``max_retries`` then apply).
         :param env: variables set for every job (after settings.yaml's global and workspace ones).
         """
+        from xpm_core.names import check_name
+
+        check_name(name, "experiment id")  # before anything is written: it becomes a folder
         settings_env, settings_retries = _settings_defaults(workdir)
         path = getattr(workdir, "path", workdir)  # WorkspaceSettings or a path
         self.workspace = Path(path).expanduser().absolute()
@@ -188,6 +191,13 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
 
     def __enter__(self) -> experiment:
         from xpm_core.config.submission import set_current_experiment
+
+        if experiment._current:
+            # One driver, one run: a nested run would share the scheduler and mix the records.
+            raise RuntimeError(
+                f"experiment {self.name!r} cannot start inside experiment {experiment._current[-1].name!r}: "
+                "end the first `with experiment(...)` block before starting another"
+            )
 
         if self.run_mode is RunMode.NORMAL:
             self._open_run()
@@ -387,14 +397,18 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
 
     def token(self, name: str, count: int) -> CounterToken:
         """A counter token of ``count`` units shared by every driver of this workspace."""
+        from xpm_core.names import check_name
         from xpm_core.runtime.tokens import CounterToken
 
+        check_name(name, "token name")
         return CounterToken(name, self.workspace / ".xpm" / "tokens" / name, count)
 
     def save(self, obj: Any, name: str = "default") -> Path:
         """Save configurations (in any structure) under this run; ``xp.load`` reads them back."""
+        from xpm_core.names import check_name
         from xpm_core.serialization.files import save
 
+        check_name(name, "saved name")
         if self.run_mode is not RunMode.NORMAL:
             raise RuntimeError(f"nothing is saved in {self.run_mode.name} mode")
         directory = self.run_dir / "data" / name
@@ -404,8 +418,13 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
 
     def load(self, experiment_id: str, name: str = "default", run_id: str | None = None) -> Any:
         """What ``xp.save(obj, name)`` stored in a run of ``experiment_id`` (default: its latest)."""
+        from xpm_core.names import check_name
         from xpm_core.serialization.files import load
 
+        check_name(experiment_id, "experiment id")
+        check_name(name, "saved name")
+        if run_id is not None:
+            check_name(run_id, "run id")
         experiment_dir = self.workspace / "experiments" / experiment_id
         if run_id is None:
             runs = [p for p in experiment_dir.glob("*/data/" + name) if p.is_dir()]

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from xpm_core.config.generators import GenerationContext
+from xpm_core.names import check_name
 from xpm_core.plugin.job_state import JobState
 
 if TYPE_CHECKING:
@@ -71,7 +72,7 @@ class Job:
         self.transient = transient
         # Computed before sealing: generated paths depend on the job folder, not the reverse.
         self.identifier = task.__identifier__().all.hex()
-        self.task_id = task.__xpmtype__.identifier
+        self.task_id = check_name(task.__xpmtype__.identifier, "task identifier")
         self.name = self.task_id.rsplit(".", 1)[-1]
         self.path = workspace / "jobs" / self.task_id / self.identifier
 

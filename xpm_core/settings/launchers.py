@@ -6,11 +6,13 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from xpm_core.settings.errors import SettingsError
+
 if TYPE_CHECKING:
     from xpm_core.plugin.launcher import Launcher
 
 
-class LauncherSettingsError(ValueError):
+class LauncherSettingsError(SettingsError):
     """The options of a launcher in settings.yaml do not fit its settings class."""
 
 
