@@ -132,6 +132,11 @@ def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in args or os.environ.get("XPM_DEBUG", "") not in ("", "0")
     try:
         code = make_cli().main(args, prog_name="xpm", standalone_mode=False)
+    except click.UsageError as error:
+        # One line, like every other error: click's usage block would bury it under two more.
+        hint = f" (see '{error.ctx.command_path} --help')" if error.ctx is not None else ""
+        click.echo(f"Error: {_one_line(error.format_message())}{hint}", err=True)
+        code = error.exit_code
     except click.ClickException as error:
         error.show()
         code = error.exit_code

@@ -11,6 +11,7 @@ from typing import Optional
 
 import click
 
+from xpm_core.cli.reconciling import reconcile_quietly
 from xpm_core.cli.workspace_options import existing_workspace, resolve_workspace, workspace_options
 
 #: Sub-commands written in their own modules, imported only when used: name -> "module:attr".
@@ -79,6 +80,7 @@ def list_command(workspace: Path) -> None:
 
     gone = []
     with WorkspaceIndex(workspace) as index:
+        reconcile_quietly(workspace, index)
         experiments = index.experiments()
         if not experiments:
             click.echo(f"No experiments in {workspace}.")
@@ -123,6 +125,7 @@ def sync_command(workspace: Path) -> None:
     with WorkspaceIndex(workspace) as index:
         if not index.rebuilt_on_open:
             index.rebuild()
+        reconcile_quietly(workspace, index)
         experiments = index.experiments()
         runs = sum(experiment.run_count for experiment in experiments)
         states: dict[str, int] = {}

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 import click
 
 from xpm_core.cli.input_errors import checked_name
+from xpm_core.cli.reconciling import reconcile_quietly
 from xpm_core.cli.workspace_options import existing_workspace, given_workdir
 
 if TYPE_CHECKING:
@@ -83,7 +84,9 @@ def _selection_options(command: Callable[..., Any]) -> Callable[..., Any]:
 def _open_index(workspace: Path) -> WorkspaceIndex:
     from xpm_core.workspace.index import WorkspaceIndex
 
-    return WorkspaceIndex(workspace)
+    index = WorkspaceIndex(workspace)
+    reconcile_quietly(workspace, index)
+    return index
 
 
 def _select(

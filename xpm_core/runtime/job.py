@@ -89,6 +89,8 @@ class Job:
         self.tags: Mapping[str, Any] = {}
         #: Variables set for the job process (workspace and experiment ``setenv``).
         self.environment: dict[str, str] = {}
+        #: Set when its driver leaves before starting it: it must not start any more.
+        self.detached = False
         self._finished = threading.Event()
 
     def __repr__(self) -> str:

@@ -144,8 +144,10 @@ def load_settings(path: Union[str, os.PathLike, None] = None) -> Settings:
 
 def parse_settings(text: str, source: Path) -> Settings:
     """Settings from YAML ``text``; ``source`` names the file in errors and anchors relative paths."""
+    from xpm_core.strict_yaml import strict_load
+
     try:
-        data = yaml.safe_load(text)
+        data = strict_load(text)
     except yaml.YAMLError as error:
         raise SettingsError(_yaml_error(source, error)) from None
     if data is None:
