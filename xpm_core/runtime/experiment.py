@@ -250,6 +250,8 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
     def _detach_dead_runs(self) -> None:
         """Runs of this experiment left "running" by a driver that died: we hold the lock, so
         they ended; recorded "detached" (on disk now, in the index by the records thread)."""
+        if not any(path.name != "current" for path in self.experiment_dir.iterdir() if path.is_dir()):
+            return  # no run yet (the common case of a new experiment): nothing to read
         from xpm_core.runtime.scheduler import Scheduler
         from xpm_core.workspace.reconcile import detach_dead_runs
 
