@@ -92,8 +92,9 @@ class Trial:
         )
 
     def xpm(self, *args: str) -> subprocess.CompletedProcess[str]:
+        # From the trial's folder: `python -m` puts the current folder first on sys.path.
         return subprocess.run([sys.executable, "-m", "xpm_core", *args, "--workdir", str(self.workspace)],
-                              capture_output=True, text=True, env=self.env, timeout=120)
+                              capture_output=True, text=True, env=self.env, timeout=120, cwd=self.root)
 
     def executions(self) -> Counter[str]:
         return Counter(self.log.read_text().splitlines()) if self.log.exists() else Counter()
