@@ -152,7 +152,10 @@ def driver_kills(root: Path, count: int, rng: random.Random) -> dict[str, int]:
     for number in range(count):
         trial = Trial(root / f"kill-{number}")
         driver = trial.driver("xp")
-        time.sleep(rng.uniform(0.0, 2.5))
+        # A random moment of the run itself: from its start (the interpreter's own start-up
+        # takes a varying time on a loaded machine) to about when its last jobs run.
+        _wait(lambda: (trial.workspace / "experiments" / "xp" / "current").exists())
+        time.sleep(rng.uniform(0.0, 2.0))
         driver.kill()
         driver.wait()
         # Right after the kill: no job reported RUNNING with a dead process, no WAITING job and
