@@ -135,7 +135,9 @@ def main(argv: list[str] | None = None) -> None:
     except click.UsageError as error:
         # One line, like every other error: click's usage block would bury it under two more.
         hint = f" (see '{error.ctx.command_path} --help')" if error.ctx is not None else ""
-        click.echo(f"Error: {_one_line(error.format_message())}{hint}", err=True)
+        first, *rest = error.format_message().splitlines() or [""]
+        # Lines after the first only show the input (a spec and a caret under the place).
+        click.echo("\n".join([f"Error: {first}{hint}", *rest]), err=True)
         code = error.exit_code
     except click.ClickException as error:
         error.show()

@@ -43,7 +43,7 @@ DEFAULT_MAX_RETRIES = 3
 #: (a hung monitor must not hold the driver long).
 RECORDS_FLUSH_SECONDS = 30.0
 #: Seconds a driver waits, silently, for the experiment lock before saying who holds it.
-LOCK_PATIENCE_SECONDS = 1.0
+LOCK_PATIENCE_SECONDS = 0.2
 HOOKS_FLUSH_SECONDS = 3.0
 
 
