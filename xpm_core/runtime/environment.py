@@ -54,9 +54,13 @@ def installed_packages(cache: Path | None = None) -> dict[str, str]:
 
 
 def _packages_key() -> list[Any]:
-    """What the installed packages depend on: the interpreter and each sys.path folder's mtime."""
+    """What the installed packages depend on: the interpreter and the mtime of each folder of
+    sys.path where packages are installed (site-packages; not the user's folders, which change
+    all the time)."""
     entries: list[Any] = [sys.executable]
     for entry in sys.path:
+        if not any(part in ("site-packages", "dist-packages") for part in Path(entry).parts):
+            continue
         try:
             entries.append([entry, os.stat(entry or ".").st_mtime_ns])
         except OSError:
