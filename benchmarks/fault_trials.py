@@ -242,7 +242,7 @@ def killed_jobs(root: Path, count: int) -> dict[str, int]:
             states = trial.job_states()
             totals["wrong"] += states != ["ERROR"]
             failed = list(trial.workspace.glob("jobs/*/*/wait.failed"))
-            totals["lost"] += not failed  # the end must be recorded on disk
+            totals["wrong"] += not failed  # the files must record the end: NAME.failed
             totals["wrong"] += trial.run_status("xp") not in ("failed", "detached")
     return dict(totals)
 
