@@ -1,4 +1,5 @@
-"""One runtime scenario in a fresh process: trivial jobs, a re-run of done jobs, a chain, or the floor.
+"""One runtime scenario in a fresh process: trivial jobs, a re-run of done jobs, a chain, an
+experiment without jobs, or the floor.
 
 Run by ``runtime_bench.py`` with the interpreter of the implementation measured (xpm from this
 working tree, or experimaestro 2.7.0 in its own virtual environment); prints one JSON line:
@@ -63,7 +64,7 @@ def floor(package: str, size: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--package", choices=["xpm_core", "experimaestro"], required=True)
-    parser.add_argument("--scenario", choices=["jobs", "rerun", "chain", "floor"], required=True)
+    parser.add_argument("--scenario", choices=["jobs", "rerun", "chain", "floor", "empty"], required=True)
     parser.add_argument("--size", type=int, required=True)
     args = parser.parse_args()
 
@@ -86,7 +87,7 @@ def main() -> None:
                 for index in range(1, args.size):
                     previous = tasks.Link.C(index=index, previous=previous).submit()
 
-            plan = chain if args.scenario == "chain" else trivial
+            plan = {"chain": chain, "empty": lambda: None}.get(args.scenario, trivial)
             if args.scenario == "rerun":
                 run_plan(args.package, workspace, "bench", plan)  # untimed: makes every job done
             start = time.perf_counter()

@@ -272,7 +272,7 @@ def test_workspaces_list_without_settings(tmp_path):
 def test_workspaces_list_malformed_settings(tmp_path):
     (tmp_path / "settings.yaml").write_text("workspaces:\n  - id: main\n    pathh: /tmp\n")
     result = xpm("workspaces", "list", config_dir=tmp_path)
-    assert result.returncode == 1
+    assert result.returncode == 2  # a usage error, as for every command (docs/settings.md)
     error = one_line_error(result)
     assert f"{tmp_path / 'settings.yaml'}: invalid settings" in error
     assert "workspaces[0].pathh: unknown key" in error

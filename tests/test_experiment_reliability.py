@@ -94,7 +94,8 @@ def test_ctrl_c_in_the_driver_leaves_jobs_running(tmp_path):
     wait_for(lambda: list(workspace.glob("jobs/tasks.wait/*/started")), "the job to start")
     driver.send_signal(signal.SIGINT)
     stdout, stderr = driver.communicate(timeout=60)
-    assert "1 job(s) left running" in stderr
+    assert "1 job(s) keep running" in stderr
+    assert "Traceback" not in stderr
     run_dir = workspace / "experiments" / "wait" / os.readlink(workspace / "experiments" / "wait" / "current")
     assert json.loads((run_dir / "status.json").read_text())["status"] == "detached"
     [job_dir] = (workspace / "jobs" / "tasks.wait").iterdir()

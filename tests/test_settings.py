@@ -113,11 +113,11 @@ def test_unknown_keys_are_named_with_their_location_and_the_valid_keys(config_di
             pathh: /c
         serveur: {port: 1}
     """)
-    assert message.splitlines() == [
-        f"{config_dir / 'settings.yaml'}: invalid settings",
-        "  workspaces[1].pathh: unknown key (did you mean 'path'?)",
-        "  serveur: unknown key; valid keys: workspaces, env, launchers",
-    ]
+    # One line (docs/settings.md): every problem, separated by "; ".
+    assert message == f"{config_dir / 'settings.yaml'}: invalid settings: " + "; ".join([
+        "workspaces[1].pathh: unknown key (did you mean 'path'?)",
+        "serveur: unknown key; valid keys: workspaces, env, launchers",
+    ])
 
 
 def test_wrong_types_name_the_expected_type(config_dir):
@@ -132,18 +132,18 @@ def test_wrong_types_name_the_expected_type(config_dir):
           - path: /no-id
         env: 3
     """)
-    assert message.splitlines()[1:] == [
-        "  workspaces[0].id: expected a string, found a number (3)",
-        "  workspaces[0].path: expected a string, found a list",
-        "  workspaces[0].env: A: expected a string or a number, found a list; "
+    assert message.split(": invalid settings: ", 1)[1] == "; ".join([
+        "workspaces[0].id: expected a string, found a number (3)",
+        "workspaces[0].path: expected a string, found a list",
+        "workspaces[0].env: A: expected a string or a number, found a list; "
         "B: expected a string or a number, found a boolean (True)",
-        "  workspaces[0].triggers: expected a list of strings, found a string ('grid-*')",
-        "  workspaces[0].max_retries: expected an integer, found a string ('3')",
-        "  workspaces[1]: expected a workspace (a mapping with keys id, path, env, triggers, max_retries), "
+        "workspaces[0].triggers: expected a list of strings, found a string ('grid-*')",
+        "workspaces[0].max_retries: expected an integer, found a string ('3')",
+        "workspaces[1]: expected a workspace (a mapping with keys id, path, env, triggers, max_retries), "
         "found a number (42)",
-        "  workspaces[2].id: missing: this key is required",
-        "  env: expected a mapping of variable names to values, found a number (3)",
-    ]
+        "workspaces[2].id: missing: this key is required",
+        "env: expected a mapping of variable names to values, found a number (3)",
+    ])
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,10 @@ import re
 from typing import Callable, Sequence
 
 # The last token before a position: a quoted string, a word, or one other character.
-_PREVIOUS_TOKEN = re.compile(r"(\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|\w+|\S)\s*\Z")
+# A number is one token ("0.01", "1e-3"), so that a message echoes it whole.
+_PREVIOUS_TOKEN = re.compile(
+    r"(\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|(?<![\w.])[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|\w+|\S)\s*\Z"
+)
 
 
 def readable_probes(

@@ -64,12 +64,21 @@ def process_start_stamp(pid: int) -> str | None:
     return fields[19]  # field 22 of proc(5), "starttime"
 
 
+def _zombie(pid: int) -> bool:
+    """Whether ``pid`` has ended but not been reaped (its parent died where init does not reap)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stream:
+            return stream.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except (OSError, IndexError):
+        return False
+
+
 def process_alive(pid: int, start: str | None) -> bool:
     """Whether ``pid`` runs and is the process that started at ``start`` (when known)."""
     if Path("/proc/self").exists():
         stamp = process_start_stamp(pid)
         # Another process may have been given the pid since: compare start stamps.
-        return stamp is not None and (start is None or stamp == start)
+        return stamp is not None and (start is None or stamp == start) and not _zombie(pid)
     try:
         os.kill(pid, 0)  # without /proc (macOS) only existence can be checked
     except ProcessLookupError:

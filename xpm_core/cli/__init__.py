@@ -124,11 +124,21 @@ def main(argv: list[str] | None = None) -> None:
     import os
     import sys
 
+    from xpm_core.names import InvalidNameError
+    from xpm_core.settings.errors import SettingsError
+
     warnings.showwarning = _show_warning
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args or os.environ.get("XPM_DEBUG", "") not in ("", "0")
     try:
         code = make_cli().main(args, prog_name="xpm", standalone_mode=False)
+    except click.UsageError as error:
+        # One line, like every other error: click's usage block would bury it under two more.
+        hint = f" (see '{error.ctx.command_path} --help')" if error.ctx is not None else ""
+        first, *rest = error.format_message().splitlines() or [""]
+        # Lines after the first only show the input (a spec and a caret under the place).
+        click.echo("\n".join([f"Error: {first}{hint}", *rest]), err=True)
+        code = error.exit_code
     except click.ClickException as error:
         error.show()
         code = error.exit_code
@@ -138,10 +148,19 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         code = 130
+    except (InvalidNameError, SettingsError) as error:
+        # What the user gave (a name, the settings file) is wrong: a usage error, one line.
+        click.echo(f"xpm: error: {_one_line(str(error))}", err=True)
+        code = 2
     except Exception as error:  # a user must not face a traceback without asking for it
         if debug:
             raise
-        click.echo(f"xpm: error: {type(error).__name__}: {error}", err=True)
+        click.echo(f"xpm: error: {type(error).__name__}: {_one_line(str(error))}", err=True)
         click.echo("(run with --debug to see where it happened)", err=True)
         code = 1
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _one_line(message: str) -> str:
+    """``message`` on one line: its lines joined with "; " (a terminal shows one error line)."""
+    return "; ".join(line.strip() for line in message.splitlines() if line.strip())

@@ -11,6 +11,7 @@ from typing import Optional
 
 import click
 
+from xpm_core.cli.reconciling import reconcile_quietly
 from xpm_core.cli.workspace_options import existing_workspace, resolve_workspace, workspace_options
 
 #: Sub-commands written in their own modules, imported only when used: name -> "module:attr".
@@ -79,6 +80,7 @@ def list_command(workspace: Path) -> None:
 
     gone = []
     with WorkspaceIndex(workspace) as index:
+        reconcile_quietly(workspace, index)
         experiments = index.experiments()
         if not experiments:
             click.echo(f"No experiments in {workspace}.")
@@ -123,6 +125,7 @@ def sync_command(workspace: Path) -> None:
     with WorkspaceIndex(workspace) as index:
         if not index.rebuilt_on_open:
             index.rebuild()
+        reconcile_quietly(workspace, index)
         experiments = index.experiments()
         runs = sum(experiment.run_count for experiment in experiments)
         states: dict[str, int] = {}
@@ -147,7 +150,9 @@ def _choose_workspace(workdir: Optional[str], workspace_id: Optional[str], flag:
         try:
             known = [workspace.id for workspace in load_settings().workspaces]
         except SettingsError as error:
-            raise click.UsageError(str(error)) from None
+            from xpm_core.cli.input_errors import InputError
+
+            raise InputError(str(error)) from None
         question = f"{role.capitalize()} workspace" + (f" ({', '.join(known)}, or a path)" if known else " (a path)")
         answer = click.prompt(question)
         if answer in known:
@@ -193,7 +198,13 @@ def copy_command(
     DEST/.xpm-staging/ first and then moved into place, so an interrupted copy leaves no
     half-copied job. Omitted arguments are asked for when a terminal is attached.
     """
+    from xpm_core.cli.input_errors import checked_name
     from xpm_core.maintenance.copy_experiment import CopyError, JobAction, perform_copy, plan_copy
+
+    if experiment_id is not None:
+        checked_name(experiment_id, "experiment id")
+    if run_id is not None:
+        checked_name(run_id, "run id")
 
     source = existing_workspace(_choose_workspace(from_workdir, from_workspace, "from"))
     destination = _choose_workspace(to_workdir, to_workspace, "to")

@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import click
 
-from xpm_core.cli.workspace_options import existing_workspace, resolve_workspace
+from xpm_core.cli.input_errors import checked_name
+from xpm_core.cli.reconciling import reconcile_quietly
+from xpm_core.cli.workspace_options import existing_workspace, given_workdir
 
 if TYPE_CHECKING:
     from xpm_core.plugin.workspace import WorkspaceAPI
@@ -57,12 +59,7 @@ def _workspace_options(command: Callable[..., Any]) -> Callable[..., Any]:
         meta = click.get_current_context().meta
         workdir = workdir if workdir is not None else meta.get(_GROUP_WORKDIR)
         workspace_id = workspace_id if workspace_id is not None else meta.get(_GROUP_WORKSPACE)
-        if workdir is not None and workspace_id is None:
-            # settings.yaml would give this very path (settings.find_workspace): not reading
-            # it spares importing yaml and cattrs, a fifth of `xpm jobs list`'s start-up.
-            path = Path(os.path.normpath(Path(workdir).expanduser().absolute()))
-        else:
-            path = Path(resolve_workspace(workdir, workspace_id, kwargs.get("experiment")).path)
+        path = given_workdir(workdir, workspace_id, kwargs.get("experiment"))
         return command(*args, workspace=existing_workspace(path), **kwargs)
 
     return wrapper
@@ -87,7 +84,9 @@ def _selection_options(command: Callable[..., Any]) -> Callable[..., Any]:
 def _open_index(workspace: Path) -> WorkspaceIndex:
     from xpm_core.workspace.index import WorkspaceIndex
 
-    return WorkspaceIndex(workspace)
+    index = WorkspaceIndex(workspace)
+    reconcile_quietly(workspace, index)
+    return index
 
 
 def _select(
@@ -115,6 +114,7 @@ def _select(
 
 def _check_experiment(index: WorkspaceIndex, experiment: Optional[str]) -> None:
     if experiment is not None:
+        checked_name(experiment, "experiment id (--experiment)")
         known = [record.experiment_id for record in index.experiments()]
         if experiment not in known:
             listed = ", ".join(known) if known else "none"
@@ -311,6 +311,9 @@ def _find_job(workspace: Path, reference: str) -> tuple[str, str, Path]:
     from xpm_core.workspace.disk import job_directory
 
     task_id, _, prefix = reference.strip().rpartition("/")
+    checked_name(prefix, "job id")
+    if task_id:
+        checked_name(task_id, "task id")
     with _open_api(workspace) as api:
         try:
             job = api.resolve(reference)

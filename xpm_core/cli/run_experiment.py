@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from xpm_core.cli.input_errors import checked_name
 from xpm_core.cli.workspace_options import resolve_workspace
 from xpm_core.experiments.errors import ExperimentSetupError
 from xpm_core.runtime.experiment import RunMode
@@ -197,6 +198,7 @@ def run_experiment_command(
     experiment_id = cfg.id
     if getattr(cfg, "add_timestamp", False):
         experiment_id = f"{experiment_id}-{datetime.datetime.now().strftime('%Y%m%d-%H%M')}"
+    checked_name(experiment_id, "experiment id (the id key)")
     settings = resolve_workspace(workdir, workspace_id, experiment_id)
     if mode is not RunMode.DRY_RUN:
         _check_writable(settings.path)

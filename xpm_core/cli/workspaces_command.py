@@ -23,7 +23,9 @@ def list_command(verbose: bool) -> None:
     try:
         settings = load_settings()
     except SettingsError as error:
-        raise click.ClickException(str(error)) from None
+        from xpm_core.cli.input_errors import InputError
+
+        raise InputError(str(error)) from None
     source = settings.source or settings_path()
     if not settings.workspaces:
         state = "defines no workspace" if settings.source is not None else "does not exist"

@@ -18,6 +18,7 @@ import attrs
 import yaml
 
 from xpm_core.experiments.errors import ExperimentSetupError
+from xpm_core.strict_yaml import strict_load
 
 logger = logging.getLogger("xpm.experiments")
 
@@ -76,7 +77,7 @@ def parse_yaml(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as error:
         raise ExperimentSetupError(f"cannot read {display(path)}: {error}") from None
     try:
-        data = yaml.safe_load(text)
+        data = strict_load(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         problem = getattr(error, "problem", None) or str(error)
@@ -129,7 +130,9 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     if not all(parts):
         raise ExperimentSetupError(f"-c/--conf {text!r}: {key!r} is not a dotted key (like model.size)")
     try:
-        parsed = yaml.safe_load(value) if value.strip() else ""
+        parsed = strict_load(value) if value.strip() else ""
+    except yaml.constructor.ConstructorError as error:  # duplicate keys, recursion: a mistake
+        raise ExperimentSetupError(f"-c/--conf {text!r}: {error.problem}") from None
     except yaml.YAMLError:
         parsed = value  # "a: b" and other YAML-looking text: take it as the string it is
     return parts, parsed

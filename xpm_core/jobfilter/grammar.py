@@ -7,6 +7,7 @@ group. A syntax error says at which column reading stopped and everything that c
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
@@ -48,7 +49,7 @@ GRAMMAR = Grammar(
     ordering    = operator value
     list        = lbracket (value (comma value)*)? rbracket
     value       = string / number
-    variable    = !keyword ~r"@?[A-Za-z_][A-Za-z0-9_.\-]*" _
+    variable    = !keyword ~r"@?[^\W\d][\w.\-]*" _
     keyword     = ~r"(and|or|not|in)\b"i
     string      = ~r"\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'"s _
     number      = ~r"NUMBER(?![A-Za-z0-9_.])" _
@@ -101,18 +102,73 @@ def parse_filter(text: str) -> Expression:
     """
     if not text.strip():
         raise FilterError(text, len(text), 'the filter is empty; write e.g. @state = "DONE"')
+    _check_size(text)
     try:
         tree = GRAMMAR.parse(text)
     except ParseError as error:  # parsimonious's error names a rule; ours says what to write
-        raise FilterError(text, error.pos, _expected(text, error.pos)) from None
+        raise FilterError(text, error.pos, _syntax_problem(text, error.pos)) from None
     return _Builder(text).visit(tree)
+
+
+#: The longest filter read, in characters; the deepest nesting of parentheses and "not"s; the
+#: most comparisons and list values. Beyond them the parser and SQLite run out of stack or
+#: variables; a filter that big is a mistake (a pasted file, a generated loop gone wrong).
+MAX_LENGTH = 10_000
+MAX_NESTING = 32
+MAX_COMPARISONS = 500
+MAX_LIST_VALUES = 1_000
+_TOKENS = re.compile(r"\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|[()\[\],]|[^\s()\[\],]+")
+_COMPARISON_OPERATORS = {"=", "!=", "<", "<=", ">", ">=", "~", "in"}
+
+
+def _check_size(text: str) -> None:
+    """Refuse filters beyond the limits above, saying which limit and where it is passed."""
+    if len(text) > MAX_LENGTH:
+        raise FilterError(text, MAX_LENGTH, f"the filter is {len(text)} characters long, more than the "
+                                            f"{MAX_LENGTH} allowed")
+    depth, nots, comparisons, values, in_list = 0, 0, 0, 0, False
+    for match in _TOKENS.finditer(text):
+        token = match.group(0)
+        lowered = token.lower()
+        if token == "(":
+            depth += 1
+        elif token == ")":
+            depth = max(0, depth - 1)
+        elif token == "[":
+            in_list, values = True, 0
+        elif token == "]":
+            in_list = False
+        elif in_list and token != ",":
+            values += 1
+            if values > MAX_LIST_VALUES:
+                raise FilterError(text, match.start(), f"a list of more than {MAX_LIST_VALUES} values")
+        if lowered == "not":
+            nots += 1
+        elif token != "(":
+            nots = 0
+        if depth + nots > MAX_NESTING:
+            raise FilterError(text, match.start(), f"parentheses and 'not' nested more than {MAX_NESTING} deep")
+        if lowered in _COMPARISON_OPERATORS or any(op in token for op in ("=", "<", ">", "~")):
+            comparisons += 1
+            if comparisons > MAX_COMPARISONS:
+                raise FilterError(text, match.start(), f"more than {MAX_COMPARISONS} comparisons in one filter")
+
+
+def _syntax_problem(text: str, position: int) -> str:
+    """What is wrong where reading stopped: an unterminated string, or what was expected."""
+    if position < len(text) and text[position] in "\"'":
+        token = _TOKENS.match(text, position)
+        quote = text[position]
+        if token is None or len(token.group(0)) < 2 or not token.group(0).endswith(quote):
+            return f"unterminated quoted string: add the closing {quote}"
+    return _expected(text, position)
 
 
 def _expected(text: str, position: int) -> str:
     """``expected X, Y or Z after "..."``: what can come at ``position`` where reading stopped."""
     expected = readable_probes(text, position, _PROBES, _goes_past)
     message = expected_message(expected, after_previous_token(text, position))
-    word = re.match(r"[A-Za-z_]\w*", text[position:])
+    word = re.match(r"[^\W\d]\w*", text[position:])
     if word and "a quoted string" in expected:
         message += f' (a word is a value only in quotes: "{word.group(0)}")'
     return message
@@ -239,7 +295,11 @@ class _Builder(NodeVisitor):
         return _Value(_ESCAPE.sub(r"\1", quoted[1:-1]), node.start)
 
     def visit_number(self, node: Node, children: list[Any]) -> _Value:
-        return _Value(_number(node.children[0].text), node.start)
+        text = node.children[0].text
+        value = _number(text)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self.error(node.start, f"the number {text} is too large (at most about 1.8e308)")
+        return _Value(value, node.start)
 
     def visit_variable(self, node: Node, children: list[Any]) -> tuple[Variable, int]:
         name = node.children[1].text

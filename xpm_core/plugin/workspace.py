@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import re
 import shutil
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence, Union
 
@@ -29,12 +31,16 @@ if TYPE_CHECKING:
     from xpm_core.workspace.index import WorkspaceIndex
     from xpm_core.workspace.records import JobRecord
 
+#: Seconds between two checks for dead jobs and drivers by a view that keeps asking.
+RECONCILE_SECONDS = 2.0
 #: Bytes a log chunk holds unless asked otherwise.
 DEFAULT_CHUNK = 64 * 1024
 #: The most a single log request returns (a view asks again from ``next_offset``).
 MAX_CHUNK = 4 * 1024 * 1024
 #: Columns a job listing can be sorted by, besides ``tag:NAME``.
 SORT_COLUMNS = ("submitted", "started", "ended", "duration", "state", "task", "job", "retries")
+
+logger = logging.getLogger(__name__)
 
 _STATE_ORDER = {state: rank for rank, state in enumerate(JobState)}
 
@@ -187,6 +193,7 @@ class WorkspaceAPI:
             raise WorkspaceAPIError(f"no workspace at {self.path}: the directory does not exist")
         self._registry = registry
         self._index: Optional[WorkspaceIndex] = None
+        self._reconciled = 0.0
 
     # ---- life cycle --------------------------------------------------------------------------
 
@@ -197,7 +204,24 @@ class WorkspaceAPI:
             from xpm_core.workspace.index import WorkspaceIndex
 
             self._index = WorkspaceIndex(self.path)
+            self.reconcile()
         return self._index
+
+    def reconcile(self) -> None:
+        """Record the ends nobody recorded (a job killed from outside, a driver killed with
+        ``kill -9``) so that every answer tells the truth; done on opening and, for a view
+        that keeps asking, at most every :data:`RECONCILE_SECONDS` on reading experiments or jobs."""
+        from xpm_core.workspace.reconcile import reconcile
+
+        self._reconciled = time.monotonic()
+        try:
+            reconcile(self.path, self.index)
+        except Exception as error:  # a read-only workspace, a busy index: answer anyway
+            logger.debug("could not reconcile %s: %s", self.path, error)
+
+    def _fresh(self) -> None:
+        if self._index is not None and time.monotonic() - self._reconciled > RECONCILE_SECONDS:
+            self.reconcile()
 
     def close(self) -> None:
         if self._index is not None:
@@ -229,6 +253,7 @@ class WorkspaceAPI:
 
     def experiments(self) -> list[ExperimentSummary]:
         """Every experiment, sorted by id, with its latest run."""
+        self._fresh()
         summaries = []
         for record in self.index.experiments():
             latest = None
@@ -299,6 +324,7 @@ class WorkspaceAPI:
         """
         if run_id is not None and experiment_id is None:
             raise WorkspaceAPIError(f"run {run_id!r} given without the experiment it belongs to")
+        self._fresh()
         if experiment_id is not None:
             self._check_experiment(experiment_id, run_id)
         if offset < 0 or (limit is not None and limit < 0):
@@ -523,6 +549,7 @@ class WorkspaceAPI:
                 state = states.get(ref.id)
                 where = f"{launcher_name} job {ref.id}" + (f" on {ref.host}" if ref.host else "")
                 if state is not None and state.status is ProcessStatus.FINISHED:
+                    self._record_end(record, ref, state)
                     outcomes.append(_outcome(record, "kill", "already_ended", f"{_name(record)}: already ended ({where})"))
                     continue
                 if not perform:
@@ -536,6 +563,14 @@ class WorkspaceAPI:
                     continue
                 outcomes.append(_outcome(record, "kill", "killed", f"killed {_name(record)} ({where})"))
         return outcomes
+
+    def _record_end(self, record: JobRecord, ref: ProcessRef, state: Any) -> None:
+        """The launcher says the process ended: if the job left no marker, write its ``NAME.failed``."""
+        from xpm_core.workspace.reconcile import failure_record, record_marker, write_failure
+
+        marker = write_failure(Path(record.path), record.task_id, failure_record(state.exit_code, state.failure, ref.id))
+        if marker is not None:
+            record_marker(self.index, record.job_id, marker)
 
     def clean(self, references: Iterable[str], *, perform: bool = False) -> list[ActionOutcome]:
         """Delete the folders of the finished jobs among ``references`` and forget them (a dry run

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import socket
 import subprocess
 import sys
@@ -12,11 +14,58 @@ if TYPE_CHECKING:
     from xpm_core.runtime.experiment import experiment
 
 
-def installed_packages() -> dict[str, str]:
-    """Distribution name -> version, for every installed distribution."""
+
+def packages_cache() -> Path:
+    """The cache of installed packages of this interpreter: ``$XDG_CACHE_HOME/xpm`` (~/.cache/xpm)."""
+    import hashlib
+
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "xpm"
+    digest = hashlib.sha256(sys.executable.encode()).hexdigest()[:16]
+    return root / f"packages-{digest}.json"
+
+
+def installed_packages(cache: Path | None = None) -> dict[str, str]:
+    """Distribution name -> version, for every installed distribution.
+
+    Reading every distribution's metadata costs tens of milliseconds, paid by every run: with
+    ``cache`` (a JSON file), the list is reused while the folders of ``sys.path`` are unchanged
+    (installing, upgrading or removing a package changes the modification time of its folder).
+    """
+    key = _packages_key()
+    if cache is not None:
+        try:
+            cached = json.loads(cache.read_text(encoding="utf-8"))
+            if cached.get("key") == key and isinstance(cached.get("packages"), dict):
+                return cached["packages"]
+        except (OSError, ValueError, AttributeError):
+            pass
     from importlib.metadata import distributions
 
-    return {dist.metadata["Name"]: dist.version for dist in distributions() if dist.metadata["Name"]}
+    packages = {dist.metadata["Name"]: dist.version for dist in distributions() if dist.metadata["Name"]}
+    if cache is not None:
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            temporary = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
+            temporary.write_text(json.dumps({"key": key, "packages": packages}), encoding="utf-8")
+            os.replace(temporary, cache)
+        except OSError:
+            pass  # a cache only: the next run reads the metadata again
+    return packages
+
+
+def _packages_key() -> list[Any]:
+    """What the installed packages depend on: the interpreter and the mtime of each folder of
+    sys.path where packages are installed (site-packages; not the user's folders, which change
+    all the time)."""
+    entries: list[Any] = [sys.executable]
+    for entry in sys.path:
+        if not any(part in ("site-packages", "dist-packages") for part in Path(entry).parts):
+            continue
+        try:
+            entries.append([entry, os.stat(entry or ".").st_mtime_ns])
+        except OSError:
+            continue
+    return entries
 
 
 def _git(root: Path, *args: str) -> str | None:
@@ -60,7 +109,7 @@ def environment_record(xp: experiment) -> dict[str, Any]:
     return {
         "python_version": sys.version.split()[0],
         "python": sys.executable,
-        "packages": installed_packages(),
+        "packages": installed_packages(packages_cache()),
         "projects": git_projects(user_python_paths()),
         "run": {"hostname": socket.gethostname(), "started_at": xp.started_at, "argv": sys.argv},
     }

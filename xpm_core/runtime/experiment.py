@@ -42,6 +42,8 @@ DEFAULT_MAX_RETRIES = 3
 #: Seconds given, at the end of a run, to the index and to monitors to take the last events
 #: (a hung monitor must not hold the driver long).
 RECORDS_FLUSH_SECONDS = 30.0
+#: Seconds a driver waits, silently, for the experiment lock before saying who holds it.
+LOCK_PATIENCE_SECONDS = 0.2
 HOOKS_FLUSH_SECONDS = 3.0
 
 
@@ -123,6 +125,9 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
             ``max_retries`` then apply).
         :param env: variables set for every job (after settings.yaml's global and workspace ones).
         """
+        from xpm_core.names import check_name
+
+        check_name(name, "experiment id")  # before anything is written: it becomes a folder
         settings_env, settings_retries = _settings_defaults(workdir)
         path = getattr(workdir, "path", workdir)  # WorkspaceSettings or a path
         self.workspace = Path(path).expanduser().absolute()
@@ -138,6 +143,7 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
         self._stopped = threading.Event()
         self._objects: Any = None
         self._jobs_file: Any = None
+        self._signal: str | None = None  # SIGTERM / SIGHUP, when one ended the run
         self.started_at = time.time()
 
     # ---- paths ---------------------------------------------------------------------------
@@ -189,7 +195,19 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
     def __enter__(self) -> experiment:
         from xpm_core.config.submission import set_current_experiment
 
+        if experiment._current:
+            # One driver, one run: a nested run would share the scheduler and mix the records.
+            raise RuntimeError(
+                f"experiment {self.name!r} cannot start inside experiment {experiment._current[-1].name!r}: "
+                "end the first `with experiment(...)` block before starting another"
+            )
+
         if self.run_mode is RunMode.NORMAL:
+            if self.launcher is None and _has_settings_file():
+                # Built now, not at the first submit: a mistake in its settings shows before
+                # anything is written (without a settings file nothing can be wrong: later).
+                self.launcher = _default_launcher()
+            self._catch_termination()
             self._open_run()
         set_current_experiment(self)
         self._stack.callback(set_current_experiment, None)
@@ -204,6 +222,7 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
         self.experiment_dir.mkdir(parents=True, exist_ok=True)
         (self.workspace / ".__experimaestro__").touch()  # the workspace marker both tools look for
         self._stack.enter_context(self._experiment_lock())
+        self._detach_dead_runs()
         self.run_id = _run_id(self.experiment_dir)
         self.run_dir.mkdir()
         _link(self.run_id, self.experiment_dir / "current")
@@ -228,6 +247,38 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
         self._scheduler.hooks.post(plugin_events.experiment_started, self)
         logger.info("experiment %s: run %s in %s", self.name, self.run_id, self.run_dir)
 
+    def _detach_dead_runs(self) -> None:
+        """Runs of this experiment left "running" by a driver that died: we hold the lock, so
+        they ended; recorded "detached" (on disk now, in the index by the records thread)."""
+        if not any(path.name != "current" for path in self.experiment_dir.iterdir() if path.is_dir()):
+            return  # no run yet (the common case of a new experiment): nothing to read
+        from xpm_core.runtime.scheduler import Scheduler
+        from xpm_core.workspace.reconcile import detach_dead_runs
+
+        for run_id in detach_dead_runs(self.experiment_dir):
+            logger.warning("experiment %s: run %s had ended without its driver recording it: detached",
+                           self.name, run_id)
+            records = Scheduler.instance().records
+            records.post(index_updates.run_detached, self.workspace, self.name, run_id, time.time())
+
+    def _catch_termination(self) -> None:
+        """SIGTERM and SIGHUP (a closed terminal) end the driver as Ctrl-C does: run "detached"."""
+        import signal
+
+        if threading.current_thread() is not threading.main_thread():
+            return  # signal handlers can only be set from the main thread
+
+        def on_signal(signum: int, frame: Any) -> None:
+            self._signal = signal.Signals(signum).name
+            raise KeyboardInterrupt(f"received {self._signal}")
+
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            try:
+                previous = signal.signal(signum, on_signal)
+            except (OSError, ValueError):
+                continue
+            self._stack.callback(signal.signal, signum, previous)
+
     @contextlib.contextmanager
     def _experiment_lock(self):
         """One live run per experiment: a second driver waits, saying who holds the lock."""
@@ -237,7 +288,8 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
         holder = self.experiment_dir / "lock.holder"
         held = contextlib.ExitStack()
         try:
-            held.enter_context(file_lock(lock_path, timeout=0))
+            # A reader checking whether the driver is alive holds the lock for milliseconds.
+            held.enter_context(file_lock(lock_path, timeout=LOCK_PATIENCE_SECONDS))
         except TimeoutError:
             who = holder.read_text().strip() if holder.exists() else "another process"
             print(f"xpm: experiment {self.name} is already running ({who}); waiting for it to end", file=sys.stderr)
@@ -260,10 +312,13 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
                 elif issubclass(exc_type, KeyboardInterrupt):
                     status = "detached"
                 if status == "detached":
+                    self._detach_queued_jobs()
                     self._say_left_running()
                 self._finish(status)
         finally:
             self._stack.close()
+        if exc_type is not None and issubclass(exc_type, KeyboardInterrupt) or interrupted is not None:
+            _quiet_interrupt_exit()
         if interrupted is not None:
             raise interrupted
 
@@ -390,14 +445,18 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
 
     def token(self, name: str, count: int) -> CounterToken:
         """A counter token of ``count`` units shared by every driver of this workspace."""
+        from xpm_core.names import check_name
         from xpm_core.runtime.tokens import CounterToken
 
+        check_name(name, "token name")
         return CounterToken(name, self.workspace / ".xpm" / "tokens" / name, count)
 
     def save(self, obj: Any, name: str = "default") -> Path:
         """Save configurations (in any structure) under this run; ``xp.load`` reads them back."""
+        from xpm_core.names import check_name
         from xpm_core.serialization.files import save
 
+        check_name(name, "saved name")
         if self.run_mode is not RunMode.NORMAL:
             raise RuntimeError(f"nothing is saved in {self.run_mode.name} mode")
         directory = self.run_dir / "data" / name
@@ -407,8 +466,13 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
 
     def load(self, experiment_id: str, name: str = "default", run_id: str | None = None) -> Any:
         """What ``xp.save(obj, name)`` stored in a run of ``experiment_id`` (default: its latest)."""
+        from xpm_core.names import check_name
         from xpm_core.serialization.files import load
 
+        check_name(experiment_id, "experiment id")
+        check_name(name, "saved name")
+        if run_id is not None:
+            check_name(run_id, "run id")
         experiment_dir = self.workspace / "experiments" / experiment_id
         if run_id is None:
             runs = [p for p in experiment_dir.glob("*/data/" + name) if p.is_dir()]
@@ -423,11 +487,21 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
         """Jobs of this run that ended in error."""
         return [job for job in self.jobs.values() if job.state is JobState.ERROR]
 
+    def _detach_queued_jobs(self) -> None:
+        """Jobs still in this driver's queue will never start: unscheduled, not waiting forever."""
+        assert self._scheduler is not None
+        self._scheduler.detach([job for job in self.jobs.values() if not job.finished])
+
     def _say_left_running(self) -> None:
-        running = [job for job in self.jobs.values() if not job.finished]
+        # Only jobs with a process keep running without the driver; queued ones never start.
+        running = [job for job in self.jobs.values() if job.state in (JobState.SCHEDULED, JobState.RUNNING)]
+        queued = [job for job in self.jobs.values() if job.state is JobState.UNSCHEDULED]
+        cause = f"received {self._signal}" if self._signal else "interrupted"
+        kept = f"{len(running)} job(s) keep running" if running else "no job keeps running"
+        not_started = f", {len(queued)} queued job(s) not started" if queued else ""
         print(
-            f"xpm: interrupted; {len(running)} job(s) left running. Run the experiment again to "
-            "follow them: finished jobs are not run again.",
+            f"xpm: {cause}; {kept}{not_started}. Run the experiment again to follow them: "
+            "finished jobs are not run again.",
             file=sys.stderr,
         )
 
@@ -457,6 +531,28 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
                 **extra,
             },
         )
+
+
+def _quiet_interrupt_exit() -> None:
+    """After the interruption message, an uncaught KeyboardInterrupt ends the script without a
+    traceback (the message said what happened); any other uncaught error still shows one."""
+    previous = sys.excepthook
+    if getattr(previous, "_xpm_quiet_interrupt", False):
+        return
+
+    def hook(exc_type: Any, exc: Any, tb: Any) -> None:
+        if issubclass(exc_type, KeyboardInterrupt):
+            return
+        previous(exc_type, exc, tb)
+
+    hook._xpm_quiet_interrupt = True  # type: ignore[attr-defined]
+    sys.excepthook = hook
+
+
+def _has_settings_file() -> bool:
+    from xpm_core.settings.directory import config_dir
+
+    return (config_dir() / "settings.yaml").exists()
 
 
 def _default_launcher() -> Launcher:

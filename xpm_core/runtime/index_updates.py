@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,12 +16,28 @@ if TYPE_CHECKING:
 _indexes: dict[Path, WorkspaceIndex] = {}
 
 
+_inodes: dict[Path, int | None] = {}
+
+
+def _inode(path: Path) -> int | None:
+    try:
+        return os.stat(path).st_ino
+    except OSError:
+        return None
+
+
 def _index(workspace: Path) -> WorkspaceIndex:
     index = _indexes.get(workspace)
+    if index is not None and _inode(index.path) != _inodes.get(workspace):
+        # Deleted or replaced (`rm index.db`, a rebuild elsewhere) while this driver ran: writing
+        # to the old file would be lost. Open the new one (rebuilt from the files if missing).
+        index.close()
+        index = None
     if index is None:
         from xpm_core.workspace.index import WorkspaceIndex
 
         index = _indexes[workspace] = WorkspaceIndex(workspace)
+        _inodes[workspace] = _inode(index.path)
     return index
 
 
@@ -61,3 +78,12 @@ def job_submitted(workspace: Path, experiment_id: str, run_id: str, job: Any) ->
 def job_state(workspace: Path, job_id: str, state: JobState, **details: Any) -> None:
     """Record a job's new state (``details``: failure reason, times, exit code, retries)."""
     _index(workspace).record_job_state(job_id, state, **details)
+
+
+def run_detached(workspace: Path, experiment_id: str, run_id: str, ended_at: float) -> None:
+    """Record that a run ended without its driver (killed): "detached", its queued jobs unscheduled."""
+    from xpm_core.workspace.reconcile import unschedule_queued
+
+    index = _index(workspace)
+    index.record_run_finished(experiment_id, run_id, "detached", ended_at)
+    unschedule_queued(workspace, index, experiment_id, run_id)

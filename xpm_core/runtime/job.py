@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from xpm_core.config.generators import GenerationContext
+from xpm_core.names import check_name
 from xpm_core.plugin.job_state import JobState
 
 if TYPE_CHECKING:
@@ -73,7 +74,7 @@ class Job:
         self.transient = transient
         # Computed before sealing: generated paths depend on the job folder, not the reverse.
         self.identifier = task.__identifier__().all.hex()
-        self.task_id = task.__xpmtype__.identifier
+        self.task_id = check_name(task.__xpmtype__.identifier, "task identifier")
         self.name = self.task_id.rsplit(".", 1)[-1]
         self.path = workspace / "jobs" / self.task_id / self.identifier
 
@@ -92,6 +93,8 @@ class Job:
         self.environment: dict[str, str] = {}
         #: partial directories the job writes, by partial name (see xpm_core.config.partial_lock)
         self.partials: dict[str, Path] = {}
+        #: Set when its driver leaves before starting it: it must not start any more.
+        self.detached = False
         self._finished = threading.Event()
 
     def __repr__(self) -> str:

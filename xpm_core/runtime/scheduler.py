@@ -105,6 +105,18 @@ class Scheduler:
         """Schedule ``job``; returns the job actually scheduled (an earlier one with the same id)."""
         return asyncio.run_coroutine_threadsafe(self._register(job), self.loop).result()
 
+    def detach(self, jobs: list[Job]) -> None:
+        """The driver leaves (Ctrl-C, SIGTERM): ``jobs`` not started yet never will be (unscheduled);
+        those with a process keep running and are followed by the next run."""
+        async def detach() -> None:
+            for job in jobs:
+                job.detached = True
+                if job.state in (JobState.UNSCHEDULED, JobState.WAITING, JobState.READY):
+                    self.set_state(job, JobState.UNSCHEDULED)
+
+        with contextlib.suppress(Exception):  # a loop already stopped: nothing will start anyway
+            asyncio.run_coroutine_threadsafe(detach(), self.loop).result(timeout=5)
+
     # ---- the loop ------------------------------------------------------------------------
 
     async def _register(self, job: Job) -> Job:
@@ -114,8 +126,9 @@ class Scheduler:
             existing.transient = min(existing.transient, job.transient)  # the least transient wins
             if existing.transient is TransientMode.NONE:
                 self._needed[existing.identifier].set()
-            if existing.finished and existing.state is JobState.ERROR:
-                self._start(existing)  # resubmitting a failed job runs it again
+            if existing.finished and existing.state in (JobState.ERROR, JobState.UNSCHEDULED):
+                existing.detached = False
+                self._start(existing)  # resubmitting a failed (or dropped) job runs it again
             return existing
         self.jobs[job.identifier] = job
         self._needed[job.identifier] = asyncio.Event()
@@ -302,6 +315,9 @@ class Scheduler:
         connector = job.launcher.connector
         await asyncio.to_thread(connector.mkdir, job.path)
         with await self._lock(job):
+            if job.detached:  # its driver is leaving: never start a job nobody will follow
+                self.set_state(job, JobState.UNSCHEDULED)
+                return None
             marker = read_final_marker(job.path, job.task_id)
             if marker is not None and marker.state is JobState.DONE:
                 self.set_state(job, JobState.DONE)
@@ -326,7 +342,24 @@ class Scheduler:
         job.process = ref
         key = _launcher_key(launcher)
         poller = self._pollers.setdefault(key, Poller(launcher))
-        return self._conclude(job, await poller.follow(ref, on_state))
+        process = await poller.follow(ref, on_state)
+        await asyncio.to_thread(self._record_lost_end, job, ref, process)
+        return self._conclude(job, process)
+
+    def _record_lost_end(self, job: Job, ref: ProcessRef, process: ProcessState) -> None:
+        """A process that ended without its marker (killed, out of memory): write ``NAME.failed``
+        with what the launcher knows, so that every reader sees the same end (docs/workspace.md)."""
+        from xpm_core.workspace.disk import read_final_marker
+        from xpm_core.workspace.reconcile import failure_record
+
+        if read_final_marker(job.path, job.task_id) is not None:
+            return
+        record = failure_record(process.exit_code, process.failure, ref.id)
+        record["ended_time"] = time.time()
+        try:
+            job.launcher.connector.write_text(job.file("failed"), json.dumps(record))
+        except Exception as exc:  # the state is still set from what the launcher said
+            logger.warning("could not write %s: %s", job.file("failed"), exc)
 
     def _conclude(self, job: Job, process: ProcessState) -> bool:
         """Set the final state from the markers; ``True`` when the job must be started again."""

@@ -6,11 +6,13 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from xpm_core.settings.errors import SettingsError
+
 if TYPE_CHECKING:
     from xpm_core.plugin.launcher import Launcher
 
 
-class LauncherSettingsError(ValueError):
+class LauncherSettingsError(SettingsError):
     """The options of a launcher in settings.yaml do not fit its settings class."""
 
 
@@ -40,8 +42,13 @@ def configured_launcher(name: str = "direct") -> Launcher:
 
     launcher_type = get_registry().launchers()[name]
     options: dict[str, Any] = {}
-    if (config_dir() / "settings.yaml").exists():  # parsing YAML costs: only when there is a file
+    settings_file = config_dir() / "settings.yaml"
+    if settings_file.exists():  # parsing YAML costs: only when there is a file
         from xpm_core.settings.settings_file import load_settings
 
         options = load_settings().launchers.get(name, {})
-    return launcher_type.create(**launcher_options(name, options, launcher_type.load_settings()))
+    try:
+        checked = launcher_options(name, options, launcher_type.load_settings())
+    except LauncherSettingsError as error:
+        raise LauncherSettingsError(f"{settings_file}: {error}") from None
+    return launcher_type.create(**checked)

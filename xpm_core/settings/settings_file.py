@@ -22,16 +22,13 @@ from xpm_core.settings.cattrs_hooks import (
     structure_string,
 )
 from xpm_core.settings.directory import CONFIG_DIR_ENV, config_dir  # noqa: F401 - re-exported
+from xpm_core.settings.errors import SettingsError  # noqa: F401 - re-exported
 
 SETTINGS_FILE = "settings.yaml"
 DEFAULT_MAX_RETRIES = 3
 
 # ${env:VAR}, ${env.VAR}, ${oc.env:VAR}, ${oc.env.VAR} (experimaestro's and OmegaConf's spellings)
 _ENV_REFERENCE = re.compile(r"\$\{(?:oc\.)?env[:.]([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
-class SettingsError(ValueError):
-    """The settings file cannot be used; the message names the file and every problem in it."""
 
 
 class UnknownWorkspaceError(LookupError):
@@ -147,8 +144,10 @@ def load_settings(path: Union[str, os.PathLike, None] = None) -> Settings:
 
 def parse_settings(text: str, source: Path) -> Settings:
     """Settings from YAML ``text``; ``source`` names the file in errors and anchors relative paths."""
+    from xpm_core.strict_yaml import strict_load
+
     try:
-        data = yaml.safe_load(text)
+        data = strict_load(text)
     except yaml.YAMLError as error:
         raise SettingsError(_yaml_error(source, error)) from None
     if data is None:
@@ -161,8 +160,8 @@ def parse_settings(text: str, source: Path) -> Settings:
     try:
         settings = _converter().structure(interpolate(data), Settings)
     except (ClassValidationError, IterableValidationError) as error:
-        problems = "\n".join(f"  {where}: {what}" for where, what in _problems(error))
-        raise SettingsError(f"{source}: invalid settings\n{problems}") from None
+        problems = "; ".join(f"{where}: {what}" for where, what in _problems(error))
+        raise SettingsError(f"{source}: invalid settings: {problems}") from None
     _check_unique_ids(settings, source)
     base = source.parent.absolute()
     workspaces = [attrs.evolve(ws, path=_absolute(ws.path, base)) for ws in settings.workspaces]

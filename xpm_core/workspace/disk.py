@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterator, Optional
 
 import attrs
 
+from xpm_core.names import is_valid_name
 from xpm_core.plugin.job_state import JobState
 
 logger = logging.getLogger(__name__)
@@ -288,8 +289,11 @@ def read_run_jobs(run_dir: Path) -> list[RunJobEntry]:
     entries: dict[str, RunJobEntry] = {}
     for line in _jsonl(run_dir / "jobs.jsonl"):
         job_id, task_id = line.get("job_id"), line.get("task_id")
-        if not isinstance(job_id, str) or not isinstance(task_id, str):
+        if not is_valid_name(job_id) or not is_valid_name(task_id):
+            # Not a folder name (`../x`, ...): joining it would read or copy outside the workspace.
+            logger.debug("%s: skipping the job %r of task %r, not valid names", run_dir, job_id, task_id)
             continue
+        assert isinstance(job_id, str) and isinstance(task_id, str)
         depends_on = line.get("depends_on")
         if not isinstance(depends_on, list):
             depends_on = from_events.get(job_id, [])
