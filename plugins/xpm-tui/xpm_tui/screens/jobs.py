@@ -41,6 +41,9 @@ class JobsScreen(ViewScreen):
         Binding("c", "copy_path", "Copy path"),
     ]
 
+    #: The table has the keys first (Textual would focus the search box, the first focusable widget).
+    AUTO_FOCUS = "#table"
+
     def __init__(self, experiment_id: str, run_id: Optional[str]) -> None:
         super().__init__()
         self.experiment_id = experiment_id
@@ -59,7 +62,7 @@ class JobsScreen(ViewScreen):
     def compose(self) -> ComposeResult:
         yield Static(f"Experiment {self.experiment_id}", classes="title", id="title")
         yield Input(placeholder='filter, e.g.  @state = "error" and lr = 0.1   (/ to search, enter or escape: to the table)',
-                    id="search")
+                    id="search", select_on_focus=False)
         yield Static("", classes="error", id="filter-error", markup=False)
         yield DataTable(cursor_type="row", zebra_stripes=True, id="table")
         yield Static("", classes="status", id="status")
@@ -67,7 +70,6 @@ class JobsScreen(ViewScreen):
 
     def on_mount(self) -> None:
         self.query_one("#filter-error").display = False
-        self.table.focus()
         super().on_mount()
 
     @property
@@ -177,7 +179,8 @@ class JobsScreen(ViewScreen):
     # ---- search and sort ---------------------------------------------------------------------
 
     def action_search(self) -> None:
-        self.query_one("#search", Input).focus()
+        # At once, not at the next idle (Widget.focus): keys typed right after / go to the box.
+        self.set_focus(self.query_one("#search", Input))
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.filter = event.value
@@ -185,11 +188,11 @@ class JobsScreen(ViewScreen):
         self.reload()
 
     def on_input_submitted(self, _event: Input.Submitted) -> None:
-        self.table.focus()
+        self.set_focus(self.table)
 
     def action_back(self) -> None:
         if self.query_one("#search", Input).has_focus:
-            self.table.focus()
+            self.set_focus(self.table)
             return
         super().action_back()
 

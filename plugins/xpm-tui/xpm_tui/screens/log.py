@@ -31,6 +31,8 @@ class LogScreen(ViewScreen):
         Binding("N", "find(-1)", "Prev match"),
     ]
 
+    AUTO_FOCUS = "#log"
+
     def __init__(self, reference: str, stream: str = "stderr") -> None:
         super().__init__()
         self.reference = reference
@@ -47,14 +49,14 @@ class LogScreen(ViewScreen):
     def compose(self) -> ComposeResult:
         yield Static("", classes="title", id="title", markup=False)
         yield Log(id="log", highlight=False)
-        yield Input(placeholder="search the log (enter: find, escape: back to the log)", id="search")
+        yield Input(placeholder="search the log (enter: find, escape: back to the log)", id="search",
+                    select_on_focus=False)
         yield Static("", classes="status", id="status", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#search").display = False
         self.set_interval(FOLLOW_INTERVAL, self._tick)
-        self.query_one("#log").focus()
         super().on_mount()
 
     @property
@@ -158,7 +160,7 @@ class LogScreen(ViewScreen):
     def action_search(self) -> None:
         search = self.query_one("#search", Input)
         search.display = True
-        search.focus()
+        self.set_focus(search)  # at once: keys typed right after / go to the box
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.query_text = event.value
@@ -169,7 +171,7 @@ class LogScreen(ViewScreen):
         search = self.query_one("#search", Input)
         if search.has_focus:
             search.display = False
-            self.log_widget.focus()
+            self.set_focus(self.log_widget)
             return
         super().action_back()
 
