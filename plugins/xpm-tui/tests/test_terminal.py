@@ -89,3 +89,57 @@ def test_monitor_console_opens_the_tui_in_a_real_terminal(tmux: str, grid_worksp
         terminal.wait_for("xpm-exited-0")
     finally:
         terminal.close()
+
+
+RUN_PLAN = '''
+"""A plan for run-experiment --console: three jobs that wait for the test's release file."""
+import time
+from pathlib import Path
+from xpm_core import Param, Task
+from xpm_core.experiments import ConfigurationBase, ExperimentHelper, configuration
+
+
+class Nap(Task):
+    index: Param[int]
+    release: Param[str]
+
+    def execute(self):
+        print(f"nap {self.index}", flush=True)
+        while not Path(self.release).exists():
+            time.sleep(0.1)
+
+
+@configuration()
+class Configuration(ConfigurationBase):
+    naps: int = 3
+    release: str = "release"
+
+
+def run(helper: ExperimentHelper, cfg: Configuration):
+    for index in range(cfg.naps):
+        Nap.C(index=index, release=cfg.release).submit()
+'''
+
+
+def test_run_experiment_console_shows_the_run_then_its_summary(tmux: str, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "experiment.py").write_text(RUN_PLAN)
+    release = tmp_path / "release"
+    (project / "xp.yaml").write_text(f"id: naps\nrelease: {release}\n")
+    xpm = Path(sys.executable).with_name("xpm")
+    command = " ".join([
+        "cd", shlex.quote(str(project)), "&&", "env", "-u", "COLUMNS", "-u", "LINES", "TERM=xterm-256color",
+        shlex.quote(str(xpm)), "run-experiment", "--console", "--workdir", shlex.quote(str(tmp_path / "ws")), "xp.yaml",
+        "; echo xpm-exited-$?; sleep 60",
+    ])
+    terminal = Terminal(tmux, f"run-{os.getpid()}")
+    terminal.start(command)
+    try:
+        # The TUI opens on the run's jobs, shows them run, and closes by itself when the run ends.
+        terminal.wait_for("Experiment naps", "experiment.nap", "RUNNING")
+        release.touch()
+        # The TUI closed by itself; the summary follows it.
+        terminal.wait_for("experiment naps: 3 jobs: 3 done", "xpm-exited-0", timeout=120)
+    finally:
+        terminal.close()

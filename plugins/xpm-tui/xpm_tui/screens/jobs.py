@@ -70,11 +70,17 @@ class JobsScreen(ViewScreen):
 
     def on_mount(self) -> None:
         self.query_one("#filter-error").display = False
+        self.set_interval(1.0, self._tick_durations)
         super().on_mount()
 
     @property
     def table(self) -> DataTable[Any]:
         return self.query_one("#table", DataTable)
+
+    def _tick_durations(self) -> None:
+        """Redraw the page (no query) so that the durations of running jobs keep counting."""
+        if self.page is not None and any(job.state == "running" for job in self.page.jobs):
+            self.render_page()
 
     # ---- loading -----------------------------------------------------------------------------
 
