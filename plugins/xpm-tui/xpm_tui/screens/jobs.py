@@ -56,6 +56,7 @@ class JobsScreen(ViewScreen):
         self.page: Optional[JobPage] = None
         self.run: Optional[RunSummary] = None
         self._columns: list[str] = []
+        self._run_stale = True
         #: The filter of the page on screen (what the table shows matches it).
         self.shown_filter: Optional[str] = None
 
@@ -84,18 +85,30 @@ class JobsScreen(ViewScreen):
 
     # ---- loading -----------------------------------------------------------------------------
 
+    def reload(self) -> None:
+        """Reload the run (its counts, a newer run to follow) and the page: the workspace changed."""
+        self._run_stale = True
+        super().reload()
+
+    def reload_page(self) -> None:
+        """Reload the page only (the filter, the sort or the page changed): one query, not two."""
+        super().reload()
+
     async def load(self) -> None:
         experiment_id, run_id, follow = self.experiment_id, self.run_id, self.follow_latest
         wanted_filter = self.filter
         request = dict(filter=self.filter.strip() or None, sort=self.sort, descending=self.descending,
                        offset=self.page_offset, limit=PAGE_SIZE)
+        known = None if self._run_stale else self.run
 
         def fetch(api: Any) -> tuple[Optional[RunSummary], Optional[JobPage], Optional[Exception]]:
-            try:
-                runs = api.runs(experiment_id)
-            except WorkspaceAPIError:
-                return None, None, None  # the experiment has not started yet
-            chosen = runs[-1] if follow and runs else next((r for r in runs if r.run_id == run_id), None)
+            chosen = known
+            if chosen is None:
+                try:
+                    runs = api.runs(experiment_id)
+                except WorkspaceAPIError:
+                    return None, None, None  # the experiment has not started yet
+                chosen = runs[-1] if follow and runs else next((r for r in runs if r.run_id == run_id), None)
             if chosen is None:
                 return None, None, None
             try:
@@ -104,6 +117,8 @@ class JobsScreen(ViewScreen):
                 return chosen, None, error
 
         run, page, error = await self.backend.call(fetch)
+        if known is None:
+            self._run_stale = False
         self.run = run
         if run is None:
             wanted = "experiment" if follow else f"run {run_id} of experiment"
@@ -119,7 +134,7 @@ class JobsScreen(ViewScreen):
         if page is not None:
             if page.total and self.page_offset >= page.total:  # the page emptied (jobs cleaned, filter)
                 self.page_offset = max(0, (page.total - 1) // PAGE_SIZE * PAGE_SIZE)
-                self.reload()
+                self.reload_page()
                 return
             self.page = page
             self.render_page()
@@ -191,7 +206,7 @@ class JobsScreen(ViewScreen):
     def on_input_changed(self, event: Input.Changed) -> None:
         self.filter = event.value
         self.page_offset = 0
-        self.reload()
+        self.reload_page()
 
     def on_input_submitted(self, _event: Input.Submitted) -> None:
         self.set_focus(self.table)
@@ -209,7 +224,7 @@ class JobsScreen(ViewScreen):
             self.sort, self.descending = key, key in ("submitted", "duration")
         self.page_offset = 0
         self._columns = []  # the arrow moves to the new column
-        self.reload()
+        self.reload_page()
 
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
         self.sort_by(str(event.column_key.value))
@@ -220,7 +235,7 @@ class JobsScreen(ViewScreen):
         self.sort, self.descending = following, following in ("submitted", "duration")
         self.page_offset = 0
         self._columns = []
-        self.reload()
+        self.reload_page()
 
     def action_reverse(self) -> None:
         self.sort_by(self.sort)
@@ -230,7 +245,7 @@ class JobsScreen(ViewScreen):
         offset = self.page_offset + step * PAGE_SIZE
         if 0 <= offset < max(total, 1):
             self.page_offset = offset
-            self.reload()
+            self.reload_page()
 
     # ---- a job -------------------------------------------------------------------------------
 
