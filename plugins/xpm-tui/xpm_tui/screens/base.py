@@ -32,7 +32,12 @@ class ViewScreen(Screen[None]):
         return self.xpm.backend
 
     def on_mount(self) -> None:
-        self.reload()
+        # A screen opened under another one (the experiments under the jobs of --console EXP)
+        # loads when it shows: its query would only delay the one the user waits for.
+        if self.is_current:
+            self.reload()
+        else:
+            self.stale = True
 
     def on_screen_resume(self) -> None:
         if self.stale:
