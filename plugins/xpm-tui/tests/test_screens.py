@@ -40,7 +40,10 @@ def rows(table: Any) -> list[list[str]]:
 
 
 def column(table: Any, label: str) -> list[str]:
+    """The cells of the column ``label`` (none while the table has no such column: not loaded yet)."""
     labels = [str(col.label).rstrip(" ▲▼") for col in table.ordered_columns]
+    if label not in labels:
+        return []
     index = labels.index(label)
     return [row[index] for row in rows(table)]
 
