@@ -11,7 +11,12 @@ from xpm_core.cli.workspace_options import workspace_options
 
 @click.command("monitor")
 @workspace_options
-@click.option("--console", is_flag=True, help="Use the console view (the default when xpm-web is not installed).")
+@click.option(
+    "--console",
+    is_flag=True,
+    help="Use the terminal: the interactive TUI (plugin xpm-tui) when installed, else the console view "
+    "(the default when xpm-web is not installed).",
+)
 @click.option("--port", type=click.IntRange(1, 65535), help="Port of the web monitor (needs xpm-web).")
 @click.option("--host", help="Address the web monitor listens on.")
 @click.option("--sync", is_flag=True, help="Rebuild the workspace index from the files first.")
@@ -23,7 +28,7 @@ def monitor_command(
 
     Opens the web monitor (plugin xpm-web) by default, the console view with --console.
     """
-    from xpm_core.plugin.monitor import create_monitor, monitor_available
+    from xpm_core.plugin.monitor import console_monitor_name, create_monitor, monitor_available
     from xpm_core.workspace.index import WorkspaceIndex
 
     if console and (port is not None or host is not None):
@@ -42,7 +47,7 @@ def monitor_command(
         click.echo("xpm: the web monitor is not installed (pip install xpm-web): using the console view", err=True)
         console = True
     if console:
-        monitor = create_monitor("console", workspace, experiment_id=experiment)
+        monitor = create_monitor(console_monitor_name(), workspace, experiment_id=experiment)
     else:
         options = {key: value for key, value in (("port", port), ("host", host)) if value is not None}
         monitor = create_monitor("web", workspace, experiment_id=experiment, **options)

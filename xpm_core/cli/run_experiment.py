@@ -8,12 +8,13 @@ a key, an option). Errors are one message, without traceback unless ``--debug``.
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 import logging
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
@@ -76,15 +77,20 @@ def _check_git(run: RunFunction, action: Any) -> None:
         click.echo(f"xpm: warning: {message}: the run cannot be traced back to a commit", err=True)
 
 
-def _start_watchers(xp: experiment, view: str | None, options: dict[str, Any]) -> list[Any]:
-    """The monitor called ``view`` showing this run, or else the progress line."""
+def _start_watchers(xp: experiment, view: str | None, options: dict[str, Any],
+                    hand_over: Callable[[Any, experiment], None] | None = None) -> list[Any]:
+    """The monitor called ``view`` showing this run (given to ``hand_over`` to run, when it
+    is a foreground monitor), or else the progress line."""
     from xpm_core.experiments.progress import ProgressLine
 
     if view is not None:
         from xpm_core.plugin.monitor import create_monitor
 
         monitor = create_monitor(view, xp.workspace, experiment_id=xp.name, run_id=xp.run_id, **options)
-        monitor.start()
+        if hand_over is not None:
+            hand_over(monitor, xp)
+        else:
+            monitor.start()
         return [monitor]
     progress = ProgressLine(lambda: [job.state for job in list(xp.jobs.values())])
     progress.start()
@@ -118,7 +124,8 @@ RUN_MODE_NAMES = ["DRY_RUN", "NORMAL", "GENERATE_ONLY", "PREPARE"]
 @click.option("--workspace", "workspace_id", metavar="ID", help="A workspace of settings.yaml, by id.")
 @click.option("--workdir", type=click.Path(file_okay=False), metavar="PATH", help="The workspace directory.")
 @click.option("--port", type=click.IntRange(1, 65535), metavar="N", help="Follow the jobs in a browser on this port (needs xpm-web).")
-@click.option("--console", is_flag=True, help="Follow the jobs in a console view instead of the progress line.")
+@click.option("--console", is_flag=True, help="Follow the jobs in the terminal instead of the progress line: the "
+              "interactive TUI (plugin xpm-tui) when installed, else the console view.")
 @click.option("--host", metavar="HOST", help="Address the web monitor listens on (with --port).")
 @click.option("--pre-yaml", multiple=True, metavar="FILE", help="A YAML file loaded before the main one (repeatable).")
 @click.option("--post-yaml", multiple=True, metavar="FILE", help="A YAML file loaded after the main one (repeatable).")
@@ -206,10 +213,56 @@ def run_experiment_command(
         _check_git(run, cfg.dirty_git)
 
     # The console view goes to stderr, like the progress line: stdout stays the plan's own.
-    view = "console" if console else "web" if port is not None else None
-    view_options = {"port": port, "host": host} if view == "web" else {"stream": sys.stderr}
-    xp = _run(run, cfg, args, settings, experiment_id, mode, dict(env), view, view_options, debug)
+    from xpm_core.plugin.monitor import console_monitor_name, monitor_is_foreground
+
+    view = console_monitor_name() if console else "web" if port is not None else None
+    view_options: dict[str, Any] = {"port": port, "host": host} if view == "web" else {}
+    if view == "console":
+        view_options = {"stream": sys.stderr}
+    runner = functools.partial(_run, run, cfg, args, settings, experiment_id, mode, dict(env), view, view_options, debug)
+    xp = _beside_foreground_view(runner) if view is not None and monitor_is_foreground(view) else runner()
     _report(xp, experiment_id, mode, settings.path)
+
+
+def _beside_foreground_view(runner: Callable[..., experiment]) -> experiment:
+    """Run the plan (``runner``) in a thread while a foreground monitor (the TUI) owns this one.
+
+    The view closes when the run ends; when the user quits it first, the run stops waiting and
+    leaves its jobs running, as Ctrl-C does.
+    """
+    import threading
+
+    handed: list[tuple[Any, experiment]] = []
+    outcome: list[experiment] = []
+    errors: list[BaseException] = []
+    ready = threading.Event()
+
+    def hand_over(monitor: Any, xp: experiment) -> None:
+        handed.append((monitor, xp))
+        ready.set()
+
+    def plan() -> None:
+        try:
+            outcome.append(runner(hand_over=hand_over))
+        except BaseException as error:  # handed back to the main thread, raised there
+            errors.append(error)
+        finally:
+            ready.set()
+
+    thread = threading.Thread(target=plan, name="xpm-run-experiment")
+    thread.start()
+    ready.wait()
+    if handed:
+        monitor, xp = handed[0]
+        try:
+            monitor.run()  # until the user quits or the run ends (the plan thread closes it)
+        finally:
+            if thread.is_alive():
+                xp.stop()
+    thread.join()
+    if errors:
+        raise errors[0]
+    return outcome[0]
 
 
 def _run(
@@ -223,6 +276,7 @@ def _run(
     view: str | None,
     view_options: dict[str, Any],
     debug: bool,
+    hand_over: Callable[[Any, experiment], None] | None = None,
 ) -> experiment:
     """Call the plan inside an experiment and wait for its jobs, showing their progress."""
     from xpm_core.experiments.run_function import user_code_failure
@@ -235,7 +289,7 @@ def _run(
             run.helper.xp = xp
             if mode is RunMode.NORMAL:
                 click.echo(f"xpm: experiment {experiment_id}: run {xp.run_id} in {xp.workspace}", err=True)
-                watchers = _start_watchers(xp, view, view_options)
+                watchers = _start_watchers(xp, view, view_options, hand_over)
             try:
                 run.helper.run(list(args), cfg)
             except ExperimentSetupError:

@@ -16,7 +16,7 @@ import logging
 import os
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from xpm_core.plugin.workspace import WorkspaceAPI
@@ -44,6 +44,9 @@ class Monitor(abc.ABC):
 
     #: Seconds between two refreshes, unless the factory is given ``interval=``.
     interval: float = 1.0
+    #: Whether the monitor needs the terminal and the main thread (an interactive TUI): then
+    #: :meth:`run` is the view, and ``xpm run-experiment`` runs the plan in another thread.
+    foreground: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -191,3 +194,18 @@ def monitor_available(name: str) -> bool:
     from xpm_core.plugin.registry import get_registry
 
     return name in get_registry().monitors()
+
+
+def monitor_is_foreground(name: str) -> bool:
+    """Whether the installed monitor called ``name`` needs the main thread (see :attr:`Monitor.foreground`)."""
+    from xpm_core.plugin.registry import get_registry
+
+    return bool(getattr(get_registry().monitors()[name].load(), "foreground", False))
+
+
+def console_monitor_name() -> str:
+    """The view ``--console`` opens: the interactive ``tui`` when installed and on a terminal, else ``console``."""
+    import sys
+
+    interactive = all(stream is not None and stream.isatty() for stream in (sys.stdin, sys.stdout))
+    return "tui" if interactive and monitor_available("tui") else "console"
