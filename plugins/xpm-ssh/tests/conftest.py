@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
 from pathlib import Path
 from typing import Iterator
 
@@ -15,6 +16,8 @@ import pytest
 REQUIRE_ENV = "XPM_REQUIRE_SSH"
 STATE_DIR = Path(os.environ.get("XPM_SSH_CI_DIR", "/tmp/xpm-ssh-ci"))
 CI_DIR = Path(__file__).resolve().parent.parent / "ci"
+# The tests' helper modules (big_workspace) are imported by name, by the tests and the benchmark.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 @attrs.frozen

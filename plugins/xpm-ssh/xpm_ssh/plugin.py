@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-from xpm_core.plugin import ConnectorMatch, ConnectorType, hookimpl
+from xpm_core.plugin import CommandType, ConnectorMatch, ConnectorType, hookimpl
 
 # ssh://[user@]host[:port]/absolute/path (host may be an alias of ~/.ssh/config)
 _URL = re.compile(r"^ssh://(?:(?P<user>[^@/]+)@)?(?P<host>[^:/]+)(?::(?P<port>\d+))?(?P<path>/.*)?$", re.IGNORECASE)
@@ -36,4 +36,14 @@ def xpm_connectors() -> Iterator[ConnectorType]:
         name="ssh",
         factory="xpm_ssh.connector:SshConnector",
         summary="A host reached over SSH (files by SFTP, jobs by exec channels, one connection per host)",
+    )
+
+
+@hookimpl
+def xpm_commands() -> Iterator[CommandType]:
+    yield CommandType(
+        name="ssh-monitor",
+        factory="xpm_ssh.monitor_command:ssh_monitor_command",
+        summary="Follow a remote workspace over SSH (console view, or the web UI with --web)",
+        parent="experiments",
     )
