@@ -30,7 +30,7 @@ class RemoteWorkspace:
 
     def __init__(
         self,
-        input: IO[bytes],
+        input: Iterable[bytes],
         output: IO[bytes],
         *,
         where: str = "the monitor server",
@@ -38,7 +38,7 @@ class RemoteWorkspace:
         on_close: Optional[Callable[[], None]] = None,
     ) -> None:
         """
-        :param input: the server's answers (its standard output).
+        :param input: the server's answers, line by line (its standard output).
         :param output: where requests go (its standard input).
         :param where: how errors name the server (``user@host:/workspace``).
         """
@@ -139,13 +139,16 @@ class RemoteWorkspace:
             self.call("shutdown")
         except MonitorProtocolError:
             pass
-        for stream in (self._output, self._input):
-            try:
-                stream.close()
-            except OSError:
-                pass
+        try:
+            self._output.close()
+        except OSError:
+            pass
         if self._on_close is not None:
-            self._on_close()
+            self._on_close()  # ends the server's stream, and so the reader thread
+        try:
+            getattr(self._input, "close", lambda: None)()
+        except (OSError, ValueError):  # a generator the reader thread is still in
+            pass
 
     def __enter__(self) -> RemoteWorkspace:
         return self

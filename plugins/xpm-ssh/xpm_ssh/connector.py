@@ -94,7 +94,9 @@ class SshConnector(Connector):
         for attempt in (1, 2):
             sftp = self.session.sftp()
             try:
-                return operation(sftp, *args)
+                # paramiko's SFTP client mixes up the answers of concurrent requests: one at a time.
+                with self.session.sftp_lock:
+                    return operation(sftp, *args)
             except (EOFError, ConnectionError, _ssh_exception()) as exc:
                 self.session.mark_broken()
                 if attempt == 2:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 import click
 
@@ -157,7 +157,7 @@ def open_remote_workspace(
     where = f"monitor-server on {session.label}:{path}"
     try:
         return RemoteWorkspace(
-            channel.makefile("rb"), channel.makefile_stdin("wb"), where=where, timeout=timeout, on_close=channel.close
+            _lines(channel), channel.makefile_stdin("wb"), where=where, timeout=timeout, on_close=channel.close
         )
     except MonitorProtocolError as exc:
         detail = ""
@@ -172,3 +172,25 @@ def open_remote_workspace(
                 "--remote-python, --remote-shell-init)"
             ) from None
         raise
+
+
+def _lines(channel: Any) -> Iterator[bytes]:
+    """The lines the channel receives, read in large pieces (a 10,000-job answer is one 5 MB line,
+    which paramiko's file wrapper reads slowly)."""
+    pending = bytearray()
+    while True:
+        try:
+            chunk = channel.recv(1 << 20)
+        except OSError:
+            return
+        if not chunk:
+            if pending:
+                yield bytes(pending)
+            return
+        start = len(pending)
+        pending += chunk
+        end = pending.find(b"\n", start)
+        while end >= 0:
+            yield bytes(pending[: end + 1])
+            del pending[: end + 1]
+            end = pending.find(b"\n")

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 #: Seconds to wait for the TCP connection and the SSH handshake.
 CONNECT_TIMEOUT = 15.0
+#: Bytes a channel may receive before acknowledging (paramiko's default is 2 MiB).
+WINDOW_SIZE = 16 << 20
 
 
 @attrs.frozen
@@ -52,6 +54,8 @@ class Session:
         self._connection: fabric.Connection | None = None
         self._sftp: paramiko.SFTPClient | None = None
         self._shells: ShellPool | None = None
+        #: Held around each SFTP operation (paramiko's client is not safe for concurrent requests).
+        self.sftp_lock = threading.Lock()
         #: How many SSH connections this session opened (1 unless the connection dropped).
         self.connections_opened = 0
         #: How many channels (remote shells, locks) it opened, and commands it ran.
@@ -104,7 +108,8 @@ class Session:
         for attempt in (1, 2):
             transport = self.transport()
             try:
-                channel = transport.open_session(timeout=CONNECT_TIMEOUT)
+                # A wide window: large answers (a 10,000-job list) stream without stalls.
+                channel = transport.open_session(window_size=WINDOW_SIZE, timeout=CONNECT_TIMEOUT)
                 self.channels_opened += 1
                 return channel
             except (paramiko.SSHException, EOFError, OSError) as exc:
