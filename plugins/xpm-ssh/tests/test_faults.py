@@ -118,3 +118,30 @@ def test_server_restart_mid_run_keeps_the_job(ssh_server, tmp_path) -> None:
     asyncio.run(scenario())
     assert connector.read_text(job.stdout) == "survived\n"
     assert connector.session.connections_opened == 2  # the first one, and one after the restart
+
+
+def test_try_once_locks_exclude_other_holders_and_die_with_the_connection(ssh_server, tmp_path) -> None:
+    """The scheduler's "try once" locks (held by the lock keeper shell) exclude a job process
+    holding the lock on the host, and are released when the connection drops."""
+    import fcntl
+
+    path = tmp_path / "job.lock"
+    connector = SshConnector(**ssh_server.connector_options())
+    with open(path, "w") as held:  # a job process on the host holds its lock
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(TimeoutError):
+            with connector.lock(str(path), timeout=0):
+                pass
+    with connector.lock(str(path), timeout=0):
+        with open(path, "w") as other:
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            connector.session.mark_broken()  # the connection drops while the driver holds it
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    assert time.monotonic() < deadline, "the lock outlived the connection"
+                    time.sleep(0.05)

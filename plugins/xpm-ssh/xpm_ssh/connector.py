@@ -282,6 +282,26 @@ class SshConnector(Connector):
 
     @contextlib.contextmanager
     def _lock(self, path: str, timeout: float | None) -> Iterator[None]:
+        if timeout is not None and timeout <= 0:
+            # "Try once" (the scheduler's job locks): held by the session's lock keeper shell.
+            try:
+                fd = self.session.try_lock(path)
+            except LookupError:
+                pass  # every keeper descriptor in use: a channel of its own, below
+            else:
+                if fd is None:
+                    raise TimeoutError(f"the lock {path} on SSH host {self.session.label} is held by another process")
+                try:
+                    yield
+                finally:
+                    self.session.unlock(fd)
+                return
+        with self._channel_lock(path, timeout):
+            yield
+
+    @contextlib.contextmanager
+    def _channel_lock(self, path: str, timeout: float | None) -> Iterator[None]:
+        """A lock held by a remote ``flock`` process of its own channel (waits, or many locks)."""
         channel = self.session.open_channel()
         try:
             channel.exec_command(remote_shell.lock_line(path, timeout))

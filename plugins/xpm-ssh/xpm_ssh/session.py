@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from xpm_ssh.errors import SshAuthenticationError, SshError, SshHostKeyError, SshUnreachableError
-from xpm_ssh.remote_shells import ShellBroken, ShellPool
+from xpm_ssh.remote_shells import RemoteShell, ShellBroken, ShellPool
 
 if TYPE_CHECKING:
     import fabric
@@ -54,6 +54,9 @@ class Session:
         self._connection: fabric.Connection | None = None
         self._sftp: paramiko.SFTPClient | None = None
         self._shells: ShellPool | None = None
+        self._keeper: RemoteShell | None = None
+        self._keeper_fds: set[int] = set()
+        self._keeper_lock = threading.Lock()
         #: Held around each SFTP operation (paramiko's client is not safe for concurrent requests).
         self.sftp_lock = threading.Lock()
         #: How many SSH connections this session opened (1 unless the connection dropped).
@@ -134,6 +137,58 @@ class Session:
         self.commands_run += 1
         return result
 
+    def try_lock(self, path: str) -> int | None:
+        """Try once to take an flock on ``path`` in the lock keeper shell: its fd, or None when busy.
+
+        The keeper is one more long-lived remote ``sh`` that holds the locks the driver takes
+        without waiting (the scheduler's job locks) as open file descriptors: no channel, no
+        login shell per lock. They are released with the keeper (the driver dies, the
+        connection drops). :raises LookupError: when the keeper's descriptors are all in use.
+        """
+        import shlex
+
+        with self._keeper_lock:
+            free = sorted(set(range(3, 10)) - self._keeper_fds)
+            if not free:
+                raise LookupError("no free descriptor in the lock keeper")
+            fd = free[0]
+            quoted = shlex.quote(path)
+            line = (
+                f"if : 2>/dev/null >>{quoted}; then exec {fd}>>{quoted}; "
+                f"if flock -n {fd}; then echo locked; else exec {fd}>&-; echo busy; fi; "
+                f"else echo 'cannot open {path}' >&2; fi"
+            )
+            code, out, err = self._keeper_execute(line)
+            answer = out.decode().strip()
+            if answer == "locked":
+                self._keeper_fds.add(fd)
+                return fd
+            if answer == "busy":
+                return None
+            raise SshError(f"SSH host {self.label}: cannot lock {path}: {err.decode(errors='replace').strip()}")
+
+    def unlock(self, fd: int) -> None:
+        """Release a lock :meth:`try_lock` took (nothing to do if the keeper died: it is released)."""
+        with self._keeper_lock:
+            if fd not in self._keeper_fds:
+                return
+            self._keeper_fds.discard(fd)
+            try:
+                self._keeper_execute(f"flock -u {fd}; exec {fd}>&-")
+            except SshUnreachableError:
+                pass  # the keeper is gone, and its locks with it
+
+    def _keeper_execute(self, line: str) -> tuple[int, bytes, bytes]:
+        if self._keeper is None or not self._keeper.alive:
+            self._keeper_fds.clear()  # a new keeper holds nothing
+            self._keeper = RemoteShell(self.open_channel())
+        try:
+            return self._keeper.execute(line, None, 60)
+        except (ShellBroken, TimeoutError) as exc:
+            self._keeper = None
+            self._keeper_fds.clear()
+            raise SshUnreachableError(f"SSH host {self.label}: the connection dropped ({exc})") from exc
+
     def mark_broken(self) -> None:
         """Forget the transport (an operation on it failed): the next one reconnects."""
         with self._lock:
@@ -144,6 +199,10 @@ class Session:
             self._drop()
 
     def _drop(self) -> None:
+        if self._keeper is not None:
+            self._keeper.close()
+            self._keeper = None
+            self._keeper_fds.clear()
         if self._shells is not None:
             self._shells.close()
             self._shells = None
