@@ -145,3 +145,17 @@ def test_try_once_locks_exclude_other_holders_and_die_with_the_connection(ssh_se
                 except BlockingIOError:
                     assert time.monotonic() < deadline, "the lock outlived the connection"
                     time.sleep(0.05)
+
+
+def test_proxyjump_of_ssh_config_is_followed_with_strict_keys(ssh_server, tmp_path) -> None:
+    """A host reached through a jump host (here the test server jumping to itself)."""
+    config = tmp_path / "ssh_config"
+    config.write_text(
+        Path(ssh_server.ssh_config).read_text()
+        + f"\nHost behind-jump\n    HostName 127.0.0.1\n    Port {ssh_server.port}\n    User {ssh_server.user}\n"
+        f"    IdentityFile {ssh_server.key}\n    IdentitiesOnly yes\n    UserKnownHostsFile {ssh_server.known_hosts}\n"
+        f"    ProxyJump {ssh_server.alias}\n"
+    )
+    connector = SshConnector("behind-jump", ssh_config=str(config))
+    assert connector.run(["sh", "-c", "echo $SSH_CONNECTION"]).stdout.split()[0] == "127.0.0.1"
+    assert connector.session._connection.gateway is not None  # noqa: SLF001 - it went through the jump host
