@@ -159,3 +159,17 @@ def test_proxyjump_of_ssh_config_is_followed_with_strict_keys(ssh_server, tmp_pa
     connector = SshConnector("behind-jump", ssh_config=str(config))
     assert connector.run(["sh", "-c", "echo $SSH_CONNECTION"]).stdout.split()[0] == "127.0.0.1"
     assert connector.session._connection.gateway is not None  # noqa: SLF001 - it went through the jump host
+
+
+def test_named_hosts_of_settings_yaml(ssh_server, tmp_path, monkeypatch) -> None:
+    """``connectors: ssh: NAME:`` in settings.yaml gives a name its options; an unknown option is an error."""
+    (tmp_path / "settings.yaml").write_text(
+        f"connectors:\n  ssh:\n    lab:\n      host: {ssh_server.alias}\n      ssh_config: {ssh_server.ssh_config}\n"
+        f"      python: {sys.executable}\n    typo:\n      hots: x\n"
+    )
+    monkeypatch.setenv("XPM_CONFIG_DIR", str(tmp_path))
+    lab = SshConnector("lab")
+    assert lab.to_spec() == {"host": ssh_server.alias, "ssh_config": ssh_server.ssh_config, "python": sys.executable}
+    assert lab.interpreter() == sys.executable
+    with pytest.raises(SshError, match="connectors.ssh.typo: unknown option.*hots"):
+        SshConnector("typo")

@@ -45,6 +45,17 @@ class SshConnector(Connector):
     ) -> None:
         if "@" in host and user is None:
             user, host = host.split("@", 1)
+        named = _named_host(host)
+        if named:  # connectors: ssh: NAME: {...} of settings.yaml; arguments given here win
+            host = str(named.get("host", host))
+            user = user or named.get("user")
+            port = port or named.get("port")
+            ssh_config = ssh_config or named.get("ssh_config")
+            known_hosts = tuple(known_hosts) or tuple(named.get("known_hosts", ()))
+            identity = tuple(identity) or tuple(named.get("identity", ()))
+            options = tuple(options) or tuple(named.get("options", ()))
+            if python == "python3":
+                python = str(named.get("python", python))
         self.destination = Destination(
             host=host,
             user=user or None,
@@ -333,3 +344,22 @@ def _ssh_exception() -> type[Exception]:
     import paramiko
 
     return paramiko.SSHException
+
+
+#: The options ``connectors: ssh: NAME:`` of settings.yaml may give.
+NAMED_OPTIONS = frozenset({"host", "user", "port", "ssh_config", "known_hosts", "identity", "options", "python"})
+
+
+def _named_host(name: str) -> dict[str, Any]:
+    """The options settings.yaml gives the SSH host ``name`` (``connectors: ssh: NAME:``), if any."""
+    from xpm_core.plugin import load_settings
+
+    settings = load_settings()
+    named = dict(settings.connectors.get("ssh", {}).get(name) or {})
+    unknown = sorted(set(named) - NAMED_OPTIONS)
+    if unknown:
+        raise SshError(
+            f"{settings.source}: connectors.ssh.{name}: unknown option(s) {', '.join(unknown)} "
+            f"(known: {', '.join(sorted(NAMED_OPTIONS))})"
+        )
+    return named
