@@ -190,6 +190,10 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
         from xpm_core.config.submission import set_current_experiment
 
         if self.run_mode is RunMode.NORMAL:
+            if self.launcher is not None:
+                # A remote host that cannot run jobs (unreachable, key refused, no interpreter)
+                # is one error now, before the run is opened and any job submitted.
+                self.launcher.connector.interpreter()
             self._open_run()
         set_current_experiment(self)
         self._stack.callback(set_current_experiment, None)
