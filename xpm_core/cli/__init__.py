@@ -25,14 +25,21 @@ class PluginCommandGroup(click.Group):
         super().__init__(**kwargs)
         self.registry = registry
 
+    #: The ``parent`` of the :class:`CommandType` this group shows (``None``: the ``xpm`` group).
+    parent: str | None = None
+
+    def _declared(self) -> list[str]:
+        commands = self.registry.commands()
+        return [name for name in commands if commands[name].parent == self.parent]
+
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(set(self.commands) | set(self.registry.commands()))
+        return sorted(set(self.commands) | set(self._declared()))
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.commands:
             return self.commands[cmd_name]
         commands = self.registry.commands()
-        if cmd_name not in commands:
+        if cmd_name not in self._declared():
             return None
         try:
             command = commands[cmd_name].load()

@@ -13,16 +13,22 @@ import click
 
 from xpm_core.cli.reconciling import reconcile_quietly
 from xpm_core.cli.workspace_options import existing_workspace, resolve_workspace, workspace_options
+from xpm_core.plugin.components import CommandType
 
 #: Sub-commands written in their own modules, imported only when used: name -> "module:attr".
-LAZY_COMMANDS = {"monitor": "xpm_core.cli.monitor_command:monitor_command"}
+LAZY_COMMANDS = {
+    "monitor": "xpm_core.cli.monitor_command:monitor_command",
+    "monitor-server": "xpm_core.monitor_protocol.command:monitor_server_command",
+}
 
 
 class ExperimentsGroup(click.Group):
-    """The ``experiments`` group: its own commands, plus those of ``LAZY_COMMANDS`` that exist."""
+    """The ``experiments`` group: its own commands, those of ``LAZY_COMMANDS`` that exist, and
+    the commands plugins declare with ``CommandType(parent="experiments")`` (``ssh-monitor``)."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(set(self.commands) | {name for name in LAZY_COMMANDS if self._available(name)})
+        lazy = {name for name in LAZY_COMMANDS if self._available(name)}
+        return sorted(set(self.commands) | lazy | set(_plugin_commands()))
 
     @staticmethod
     def _available(name: str) -> bool:
@@ -30,12 +36,33 @@ class ExperimentsGroup(click.Group):
         return importlib.util.find_spec(module) is not None
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> Optional[click.Command]:
-        if cmd_name in self.commands or cmd_name not in LAZY_COMMANDS or not self._available(cmd_name):
-            return self.commands.get(cmd_name)
-        module, _, attribute = LAZY_COMMANDS[cmd_name].partition(":")
-        command = getattr(importlib.import_module(module), attribute)
+        if cmd_name in self.commands:
+            return self.commands[cmd_name]
+        declared = _plugin_commands()
+        if cmd_name in declared:
+            try:
+                command = declared[cmd_name].load()
+            except Exception as exc:
+                raise click.ClickException(
+                    f"the command 'experiments {cmd_name}' could not be loaded: {type(exc).__name__}: {exc}"
+                ) from exc
+            if not isinstance(command, click.Command):
+                raise click.ClickException(f"the command 'experiments {cmd_name}' is not a click command")
+        elif cmd_name in LAZY_COMMANDS and self._available(cmd_name):
+            module, _, attribute = LAZY_COMMANDS[cmd_name].partition(":")
+            command = getattr(importlib.import_module(module), attribute)
+        else:
+            return None
         self.add_command(command, cmd_name)
         return command
+
+
+def _plugin_commands() -> dict[str, CommandType]:
+    """The commands plugins put under ``xpm experiments``."""
+    from xpm_core.plugin.registry import get_registry
+
+    commands = get_registry().commands()
+    return {name: commands[name] for name in commands if commands[name].parent == "experiments"}
 
 
 @click.group("experiments", cls=ExperimentsGroup)

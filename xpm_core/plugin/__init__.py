@@ -84,6 +84,9 @@ _LAZY_EXPORTS: dict[str, str] = {
     "LogChunk": "xpm_core.plugin.workspace",
     "ActionOutcome": "xpm_core.plugin.workspace",
     "FilterSyntaxError": "xpm_core.plugin.workspace",
+    # the same API over the monitor protocol (a remote workspace: ``xpm experiments ssh-monitor``)
+    "RemoteWorkspace": "xpm_core.monitor_protocol.client",
+    "MonitorProtocolError": "xpm_core.monitor_protocol.client",
     # settings a plugin reads (settings.yaml, the user's configuration directory)
     "load_settings": "xpm_core.settings.settings_file",
     "Settings": "xpm_core.settings.settings_file",
@@ -96,6 +99,7 @@ _LAZY_EXPORTS: dict[str, str] = {
 __all__ = list(_LAZY_EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover - static analysers see real imports
+    from xpm_core.monitor_protocol.client import MonitorProtocolError, RemoteWorkspace
     from xpm_core.plugin.batching import (
         Gatherer,
         Outcome,

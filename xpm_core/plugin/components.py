@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pkgutil
 import re
-from typing import Any, Callable, ClassVar, Iterable, Mapping, Union
+from typing import Any, Callable, ClassVar, Iterable, Mapping, Optional, Union
 
 import attrs
 
@@ -116,6 +116,9 @@ class CommandType(ComponentType):
     """An ``xpm`` sub-command; the factory resolves to a :class:`click.Command`."""
 
     kind: ClassVar[str] = "command"
+    #: The core group the command goes under: ``None`` for ``xpm NAME``, ``"experiments"`` for
+    #: ``xpm experiments NAME`` (the only core group plugins extend).
+    parent: Optional[str] = attrs.field(default=None, validator=attrs.validators.in_([None, "experiments"]))
 
 
 @attrs.frozen(kw_only=True)

@@ -9,6 +9,7 @@ call their submission and status commands.
 from __future__ import annotations
 
 import abc
+import sys
 from pathlib import PurePosixPath
 from typing import Any, ContextManager, Mapping, Sequence, Union
 
@@ -139,6 +140,22 @@ class Connector(abc.ABC):
     @abc.abstractmethod
     def process_info(self, pid: int, start: str | None) -> ProcessInfo:
         """Whether the process ``pid`` (started at ``start``) still runs, and its exit code if known."""
+
+    def processes_info(self, processes: Sequence[tuple[int, str | None]]) -> dict[int, ProcessInfo]:
+        """:meth:`process_info` of many ``(pid, start)`` at once, by pid.
+
+        Launchers poll all their jobs with it. The default asks one process after the other;
+        a remote connector overrides it to answer with one round trip to the host.
+        """
+        return {pid: self.process_info(pid, start) for pid, start in processes}
+
+    def interpreter(self) -> str:
+        """The Python interpreter that runs job scripts on this host (default: the driver's own).
+
+        A remote connector returns the one its settings name, after checking once that it
+        runs xpm there, so that a wrong setting is an error before any job is submitted.
+        """
+        return sys.executable
 
     @abc.abstractmethod
     def kill(self, pid: int, *, force: bool = False) -> None:

@@ -207,6 +207,10 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
                 # Built now, not at the first submit: a mistake in its settings shows before
                 # anything is written (without a settings file nothing can be wrong: later).
                 self.launcher = _default_launcher()
+            if self.launcher is not None:
+                # A remote host that cannot run jobs (unreachable, key refused, no interpreter)
+                # is one error now, before the run is opened and any job submitted.
+                self.launcher.connector.interpreter()
             self._catch_termination()
             self._open_run()
         set_current_experiment(self)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 import time
 from typing import TYPE_CHECKING
 
@@ -20,6 +19,7 @@ def write_job_folder(job: Job) -> JobLaunch:
     from xpm_core.serialization.params import params_dict
 
     connector = job.launcher.connector
+    python = connector.interpreter()  # first: a wrong remote interpreter fails before anything is written
     connector.mkdir(job.path)
     connector.remove(job.file("failed"))
     if job.retry_count and job.resumable:
@@ -40,6 +40,6 @@ def write_job_folder(job: Job) -> JobLaunch:
         task_id=job.task_id,
         directory=job.path,
         name=job.name,
-        command=(sys.executable, str(script)),
+        command=(python, str(script)),
         env=job.environment,
     )

@@ -63,6 +63,9 @@ class Settings:
     env: dict[str, str] = attrs.field(factory=dict)  # given to the jobs of every workspace
     #: Options of each launcher type (``direct: {max_running: 4}``), checked when one is built.
     launchers: dict[str, dict[str, Any]] = attrs.field(factory=dict)
+    #: Named hosts per connector type (``ssh: {cluster: {host: login.example.org, user: me}}``):
+    #: a connector made for the name takes these options (each connector checks its own).
+    connectors: dict[str, dict[str, Any]] = attrs.field(factory=dict)
     source: Optional[Path] = attrs.field(default=None, metadata={"in_file": False})
 
     def workspace(self, workspace_id: str) -> WorkspaceSettings:
@@ -226,9 +229,9 @@ def _environment(value: Any, _: type) -> dict[str, str]:
 
 
 def _launcher_options(value: Any, _: type) -> dict[str, dict[str, Any]]:
-    """``launchers:``: launcher names to their options (each launcher checks its own)."""
+    """``launchers:`` (and ``connectors:``): names to their options (each component checks its own)."""
     if not isinstance(value, dict):
-        raise WrongValue(f"expected a mapping of launcher names to options, found {describe(value)}")
+        raise WrongValue(f"expected a mapping of names to options, found {describe(value)}")
     problems = [
         f"{name}: expected a mapping of options, found {describe(options)}"
         for name, options in value.items()

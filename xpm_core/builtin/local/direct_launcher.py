@@ -81,9 +81,18 @@ class DirectLauncher(Launcher):
 
     async def poll(self, refs: Sequence[ProcessRef]) -> dict[str, ProcessState]:
         def query() -> dict[str, ProcessState]:
+            try:
+                # One question for all the jobs: a remote host answers in one round trip.
+                infos = self.connector.processes_info([(int(ref.id), ref.details.get("start")) for ref in refs])
+            except ConnectionError:
+                # The host cannot be reached now (SSH connection down): unknown, never failed.
+                return {ref.id: ProcessState(ProcessStatus.UNKNOWN) for ref in refs}
             states = {}
             for ref in refs:
-                info = self.connector.process_info(int(ref.id), ref.details.get("start"))
+                info = infos.get(int(ref.id))
+                if info is None:
+                    states[ref.id] = ProcessState(ProcessStatus.UNKNOWN)
+                    continue
                 status = ProcessStatus.RUNNING if info.running else ProcessStatus.FINISHED
                 states[ref.id] = ProcessState(status, exit_code=info.exit_code)
             return states
