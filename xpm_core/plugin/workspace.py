@@ -322,8 +322,12 @@ class WorkspaceAPI:
         return self.index.select(self._query(filter, experiment_id=experiment_id, limit=limit))
 
     def _query(self, filter: Optional[str], **fields: Any) -> JobQuery:
-        from xpm_core.jobfilter import FilterError
         from xpm_core.workspace.index import JobQuery
+
+        if filter is None:
+            return JobQuery(**fields)
+        # Imported only for a filter: it costs an import of parsimonious that listings skip.
+        from xpm_core.jobfilter import FilterError
 
         try:
             return JobQuery.from_filter(filter, **fields)

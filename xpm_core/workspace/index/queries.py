@@ -9,6 +9,7 @@ counting and paging all happen in SQL: a page of 100 out of 100,000 jobs builds 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -18,7 +19,7 @@ import attrs
 
 from xpm_core.plugin.job_state import JobState
 from xpm_core.workspace import disk
-from xpm_core.workspace.index.paths import folder_prefix, full_path
+from xpm_core.workspace.index.paths import folder_prefix
 from xpm_core.workspace.index.tags import tag_match_values
 from xpm_core.workspace.records import ExperimentRecord, JobRecord, RunRecord
 
@@ -187,6 +188,7 @@ def _source(query: JobQuery, fixed: bool) -> tuple[str, list[Any]]:
 
 
 def _where(query: JobQuery, condition: Optional[str], params: Sequence[Any]) -> tuple[str, list[Any]]:
+    """The conditions of a query joined with AND (``1`` when there are none), and their parameters."""
     tests: list[str] = []
     values: list[Any] = []
     if condition is not None:
@@ -196,7 +198,7 @@ def _where(query: JobQuery, condition: Optional[str], params: Sequence[Any]) -> 
         tests.append("j.id IN (SELECT rm.job FROM job_runs rm JOIN runs rr ON rr.id = rm.run "
                      "WHERE rr.experiment_id = ? AND rr.run_id = ?)")
         values.extend([query.experiment_id, query.run_id])
-    return ("WHERE " + " AND ".join(tests) if tests else ""), values
+    return (" AND ".join(tests) if tests else "1"), values
 
 
 def _order(query: JobQuery) -> tuple[str, list[Any], str, list[Any]]:
@@ -221,7 +223,7 @@ def select_sql(query: JobQuery, columns: str, fixed: bool = False) -> tuple[str,
     source, params = _source(query, fixed)
     join, join_params, order, order_params = _order(query)
     where, where_params = _where(query, query.condition, query.params)
-    sql = f"SELECT {columns} FROM {source} {join} {where} ORDER BY {order}"
+    sql = f"SELECT {columns} FROM {source} {join} WHERE {where} ORDER BY {order}"
     if query.limit is not None or query.offset:
         sql += f" LIMIT {-1 if query.limit is None else int(query.limit)} OFFSET {int(query.offset)}"
     return sql, params + join_params + where_params + order_params
@@ -252,7 +254,8 @@ def records(conn: sqlite3.Connection, workspace: Path, rows: Sequence[Sequence[A
     for row in rows:
         # This loop runs once per listed job: plain operations, positional arguments.
         experiment, run = runs.get(row[9], no_run)
-        result.append(JobRecord(row[0], row[1], full_path(prefix, row[2]), states.get(row[3], JobState.UNSCHEDULED),
+        path = row[2] if row[2].startswith(os.sep) else prefix + row[2]
+        result.append(JobRecord(row[0], row[1], path, states.get(row[3], JobState.UNSCHEDULED),
                                 row[4], row[5], row[6], row[7], row[8], experiment, run, row[10], row[11]))
     return result
 
@@ -275,8 +278,9 @@ def read_lines(conn: sqlite3.Connection, workspace: Path, query: JobQuery, fixed
     # NamedTuple's Python-level __new__.
     new = tuple.__new__
     if paths:
-        prefix = folder_prefix(workspace)
-        return [new(JobLine, (task_id, job_id, states[state], full_path(prefix, path), tags_json))
+        prefix, sep = folder_prefix(workspace), os.sep
+        return [new(JobLine, (task_id, job_id, states[state], path if path.startswith(sep) else prefix + path,
+                              tags_json))
                 for job_id, task_id, state, path, tags_json in rows]
     return [new(JobLine, (task_id, job_id, states[state], None, tags_json))
             for job_id, task_id, state, _, tags_json in rows]
@@ -290,11 +294,19 @@ def read_selection(conn: sqlite3.Connection, workspace: Path, query: JobQuery, f
     if query.offset == 0 and (query.limit is None or len(page) < query.limit):
         total = len(page)  # the page holds every match
     else:
-        total = conn.execute(f"SELECT COUNT(*) FROM {source} {where}", params + where_params).fetchone()[0]
-    # The tag names of a job are the keys of its describing run's tag rows.
+        total = conn.execute(f"SELECT COUNT(*) FROM {source} WHERE {where}", params + where_params).fetchone()[0]
+    # The tag names of a job are the keys of its describing run's tag rows. The few distinct keys
+    # come from the (key, ...) index, one step each; then each is kept if any selected job has it
+    # (most are found at their first row), rather than joining every selected job to its tags.
     names = conn.execute(
-        f"SELECT DISTINCT tn.key FROM {source} JOIN job_tags tn ON tn.job = j.id AND tn.run = j.run {where} "
-        "ORDER BY 1",
+        f"""WITH RECURSIVE k(key) AS (
+            SELECT (SELECT MIN(key) FROM job_tags)
+            UNION ALL SELECT (SELECT MIN(key) FROM job_tags WHERE key > k.key) FROM k WHERE k.key IS NOT NULL
+        )
+        SELECT k.key FROM k WHERE k.key IS NOT NULL AND EXISTS (
+            SELECT 1 FROM job_tags tn JOIN {source} ON j.id = tn.job AND j.run = tn.run
+            WHERE tn.key = k.key AND {where}
+        ) ORDER BY 1""",
         params + where_params,
     ).fetchall()
     return JobSelection(page, total, [name for (name,) in names])
