@@ -173,6 +173,12 @@ def _source(query: JobQuery, fixed: bool) -> tuple[str, list[Any]]:
     if query.run_id is not None and query.describe_by_run:
         runs += " AND r.run_id = ?"
         params.append(query.run_id)
+    elif query.run_id is not None:
+        # Only the run's jobs, each still described by the experiment's latest run that submitted
+        # it: grouping the memberships of those jobs only, not of the whole experiment.
+        runs += (" AND jr.job IN (SELECT rm.job FROM job_runs rm JOIN runs rr ON rr.id = rm.run "
+                 "WHERE rr.experiment_id = ? AND rr.run_id = ?)")
+        params.extend([query.experiment_id, query.run_id])
     # SQLite takes the other columns of a MAX() aggregate from the row holding the maximum: m
     # is, for each job, the membership of the (experiment's) run that submitted it last.
     return f"""(
@@ -187,18 +193,9 @@ def _source(query: JobQuery, fixed: bool) -> tuple[str, list[Any]]:
     ) j""", params
 
 
-def _where(query: JobQuery, condition: Optional[str], params: Sequence[Any]) -> tuple[str, list[Any]]:
-    """The conditions of a query joined with AND (``1`` when there are none), and their parameters."""
-    tests: list[str] = []
-    values: list[Any] = []
-    if condition is not None:
-        tests.append(f"({condition})")
-        values.extend(params)
-    if query.run_id is not None and not query.describe_by_run:
-        tests.append("j.id IN (SELECT rm.job FROM job_runs rm JOIN runs rr ON rr.id = rm.run "
-                     "WHERE rr.experiment_id = ? AND rr.run_id = ?)")
-        values.extend([query.experiment_id, query.run_id])
-    return (" AND ".join(tests) if tests else "1"), values
+def _where(condition: Optional[str], params: Sequence[Any]) -> tuple[str, list[Any]]:
+    """A WHERE condition (``1`` when there is none) and its parameters."""
+    return ("1", []) if condition is None else (f"({condition})", list(params))
 
 
 def _order(query: JobQuery) -> tuple[str, list[Any], str, list[Any]]:
@@ -222,7 +219,7 @@ def select_sql(query: JobQuery, columns: str, fixed: bool = False) -> tuple[str,
     """SELECT ``columns`` of the query's page, in its order."""
     source, params = _source(query, fixed)
     join, join_params, order, order_params = _order(query)
-    where, where_params = _where(query, query.condition, query.params)
+    where, where_params = _where(query.condition, query.params)
     sql = f"SELECT {columns} FROM {source} {join} WHERE {where} ORDER BY {order}"
     if query.limit is not None or query.offset:
         sql += f" LIMIT {-1 if query.limit is None else int(query.limit)} OFFSET {int(query.offset)}"
@@ -290,7 +287,7 @@ def read_selection(conn: sqlite3.Connection, workspace: Path, query: JobQuery, f
     """The query's page, the number of jobs it selects, and their tag names (sorted)."""
     page = read_records(conn, workspace, query, fixed)
     source, params = _source(query, fixed)
-    where, where_params = _where(query, query.condition, query.params)
+    where, where_params = _where(query.condition, query.params)
     if query.offset == 0 and (query.limit is None or len(page) < query.limit):
         total = len(page)  # the page holds every match
     else:
