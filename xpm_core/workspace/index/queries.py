@@ -228,17 +228,13 @@ def select_sql(query: JobQuery, columns: str, fixed: bool = False) -> tuple[str,
 
 def candidates_sql(query: JobQuery) -> tuple[str, list[Any]]:
     """SELECT the records whose markers ``markers.refresh`` re-checks for ``query``."""
-    recheck, recheck_params = query.recheck_condition or (None, ())
     if query.verify:
+        recheck, recheck_params = query.recheck_condition or (None, ())
         return select_sql(attrs.evolve(query, condition=recheck, params=recheck_params), RECORD_COLUMNS)
-    unfinished = f"j.state IN ({_marks(UNFINISHED)})"
-    if recheck is None:
-        # Every unfinished job of the workspace (a superset): one read of the state index,
-        # cheaper than describing jobs by an experiment's runs first.
-        return f"SELECT {RECORD_COLUMNS} FROM jobs j WHERE {unfinished}", list(UNFINISHED)
-    source, params = _source(query, False)
-    return (f"SELECT {RECORD_COLUMNS} FROM {source} WHERE {unfinished} AND ({recheck})",
-            params + list(UNFINISHED) + list(recheck_params))
+    # Every unfinished job of the workspace, a superset read from the state index: cheaper than
+    # evaluating the query's condition or describing jobs by an experiment's runs first (a
+    # stat or two per unfinished job is all it costs).
+    return f"SELECT {RECORD_COLUMNS} FROM jobs j WHERE j.state IN ({_marks(UNFINISHED)})", list(UNFINISHED)
 
 
 def records(conn: sqlite3.Connection, workspace: Path, rows: Sequence[Sequence[Any]]) -> list[JobRecord]:
@@ -285,12 +281,20 @@ def read_lines(conn: sqlite3.Connection, workspace: Path, query: JobQuery, fixed
 
 def read_selection(conn: sqlite3.Connection, workspace: Path, query: JobQuery, fixed: bool) -> JobSelection:
     """The query's page, the number of jobs it selects, and their tag names (sorted)."""
-    page = read_records(conn, workspace, query, fixed)
     source, params = _source(query, fixed)
     where, where_params = _where(query.condition, query.params)
-    if query.offset == 0 and (query.limit is None or len(page) < query.limit):
-        total = len(page)  # the page holds every match
+    total: Optional[int] = None
+    if query.condition is None and query.experiment_id is None:
+        page = read_records(conn, workspace, query, fixed)
     else:
+        # The page's query reads every match anyway (to sort them): it counts them on the way.
+        sql, page_params = select_sql(query, RECORD_COLUMNS + ", COUNT(*) OVER ()", fixed)
+        rows = conn.execute(sql, page_params).fetchall()
+        page = records(conn, workspace, rows)
+        total = rows[0][-1] if rows else None
+    if total is None and query.offset == 0 and (query.limit is None or len(page) < query.limit):
+        total = len(page)  # the page holds every match
+    if total is None:
         total = conn.execute(f"SELECT COUNT(*) FROM {source} WHERE {where}", params + where_params).fetchone()[0]
     # The tag names of a job are the keys of its describing run's tag rows. The few distinct keys
     # come from the (key, ...) index, one step each; then each is kept if any selected job has it
