@@ -99,9 +99,9 @@ class JobQuery:
     describe_by_run: bool = False
     condition: Optional[str] = None
     params: tuple[Any, ...] = attrs.field(default=(), converter=_as_tuple)
-    #: A condition true for every unfinished job that may pass ``condition`` once its markers are
-    #: read (``xpm_core.jobfilter.unfinished_sql``): only those are re-checked. With ``verify``,
-    #: the jobs re-checked are those it selects (all of them if None).
+    #: With ``verify``: the SQL condition (and parameters) selecting the jobs to re-check, all of
+    #: the query's if None; it must not read ``j.state``. Without ``verify``, every unfinished job
+    #: is re-checked (a stat or two each) and this is not used.
     recheck_condition: Optional[tuple[str, Sequence[Any]]] = None
     #: Re-check finished jobs against their markers too (a stat per job), not only unfinished ones.
     verify: bool = False
@@ -118,12 +118,10 @@ class JobQuery:
         if text is None:
             return cls(**fields)
         # Imported here: parsing costs an import of parsimonious that plain listings skip.
-        from xpm_core.jobfilter import parse_filter, to_sql, unfinished_sql
+        from xpm_core.jobfilter import parse_filter, to_sql
 
-        expression = parse_filter(text)
-        condition, params = to_sql(expression)
-        return cls(condition=condition, params=tuple(params), recheck_condition=unfinished_sql(expression),
-                   **fields)
+        condition, params = to_sql(parse_filter(text))
+        return cls(condition=condition, params=tuple(params), **fields)
 
     @classmethod
     def matching(cls, *, task_id: Optional[str] = None, states: Optional[set[JobState]] = None,
@@ -140,7 +138,7 @@ class JobQuery:
             tests.append("EXISTS (SELECT 1 FROM job_tags t WHERE t.job = j.id AND t.run = j.run "
                          "AND t.key = ? AND (t.text = ? OR t.number = ?))")
             params.extend([key, text, number])
-        # What decides without the state: the jobs whose markers are worth re-reading.
+        # What decides without the state: the jobs ``verify`` re-reads.
         unchecked = (" AND ".join(tests), tuple(params)) if tests else None
         if states is not None:
             values = sorted(state.value for state in states)

@@ -238,15 +238,14 @@ class WorkspaceIndex:
         (``JobQuery`` says what a condition may read). Without a condition, every job (of the
         experiment) is listed; ``limit`` keeps the first ones.
 
-        Markers win: unfinished jobs are re-checked against their markers, and the index
-        corrected, before the condition is evaluated; ``recheck_condition`` says which of them
-        may pass once their markers are read (``xpm_core.jobfilter.unfinished_sql``), to re-check
-        fewer. ``recheck`` (the condition in Python) is accepted for compatibility and unused:
-        the condition itself now sees the markers' states.
+        Markers win: every unfinished job is re-checked against its markers, and the index
+        corrected, before the condition is evaluated, so that the condition sees the markers'
+        states. ``recheck`` (the condition in Python) and ``recheck_condition`` (which unfinished
+        jobs may pass) are accepted for compatibility and no longer needed.
         """
-        del recheck
-        return self.select(JobQuery(condition=condition, params=tuple(params), recheck_condition=recheck_condition,
-                                    experiment_id=experiment_id, limit=limit))
+        del recheck, recheck_condition
+        return self.select(JobQuery(condition=condition, params=tuple(params), experiment_id=experiment_id,
+                                    limit=limit))
 
     def job_lines(
         self,
@@ -263,9 +262,8 @@ class WorkspaceIndex:
         """What ``jobs_where`` selects, as ``JobLine`` (task id, job id, state; the folder if
         ``paths``, the tags if ``tags``): `xpm jobs list` over 100,000 jobs reads three columns
         instead of twelve and builds no record."""
-        del recheck
-        query = JobQuery(condition=condition, params=tuple(params), recheck_condition=recheck_condition,
-                         experiment_id=experiment_id, limit=limit)
+        del recheck, recheck_condition
+        query = JobQuery(condition=condition, params=tuple(params), experiment_id=experiment_id, limit=limit)
         return self._db.run(self._read, query, functools.partial(queries.read_lines, paths=paths, tags=tags))
 
 
