@@ -235,8 +235,8 @@ def candidates_sql(query: JobQuery) -> tuple[str, list[Any]]:
     return f"SELECT {RECORD_COLUMNS} FROM jobs j WHERE j.state IN ({_marks(UNFINISHED)})", list(UNFINISHED)
 
 
-def records(conn: sqlite3.Connection, workspace: Path, rows: Sequence[Sequence[Any]]) -> list[JobRecord]:
-    """Records of rows of :data:`RECORD_COLUMNS`."""
+def records(conn: sqlite3.Connection, workspace: Path, rows: Iterable[Sequence[Any]]) -> list[JobRecord]:
+    """Records of rows of :data:`RECORD_COLUMNS` (a cursor: rows are not all kept at once)."""
     runs = {key: (xp, run) for key, xp, run in conn.execute("SELECT id, experiment_id, run_id FROM runs")}
     no_run = (None, None)
     prefix = folder_prefix(workspace)
@@ -254,7 +254,7 @@ def records(conn: sqlite3.Connection, workspace: Path, rows: Sequence[Sequence[A
 def read_records(conn: sqlite3.Connection, workspace: Path, query: JobQuery, fixed: bool) -> list[JobRecord]:
     """The records of the query's page."""
     sql, params = select_sql(query, RECORD_COLUMNS, fixed)
-    return records(conn, workspace, conn.execute(sql, params).fetchall())
+    return records(conn, workspace, conn.execute(sql, params))
 
 
 def read_lines(conn: sqlite3.Connection, workspace: Path, query: JobQuery, fixed: bool, *, paths: bool,
