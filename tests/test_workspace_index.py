@@ -662,3 +662,30 @@ def test_query_arguments_are_checked(ws):
     with pytest.raises(ValueError, match="needs the experiment_id"):
         index.jobs(run_id="20260319_120000")
     assert [job.job_id for job in index.jobs(states="running")] == [hexid(6)]
+
+
+def test_markers_win_when_the_index_cannot_be_written(tmp_path):
+    # Another process holds the write lock beyond the busy timeout: the markers' states cannot be
+    # written back, yet filters, sorts and counts see them.
+    index = WorkspaceIndex(tmp_path / "ws", busy_timeout=0.1)
+    for n in (1, 2):
+        folder = tmp_path / "ws" / "jobs" / LEARN / hexid(n)
+        folder.mkdir(parents=True)
+        index.record_job_submitted("xp", "r1", JobSubmission(job_id=hexid(n), task_id=LEARN, path=folder,
+                                                             tags={"model": "bm25"}, submitted_time=float(n)))
+        index.record_job_state(hexid(n), "running")
+    (tmp_path / "ws" / "jobs" / LEARN / hexid(1) / "learn.done").touch()
+    blocker = sqlite3.connect(index_path(tmp_path / "ws"), isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        lines = index.job_lines("j.state = ?", ["done"], recheck_condition=("1", []))
+        assert [(line.job_id, line.state) for line in lines] == [(hexid(1), JobState.DONE)]
+        assert [job.job_id for job in index.jobs(states=["running"], tags={"model": "bm25"})] == [hexid(2)]
+        assert [job.state for job in index.jobs_where()] == [JobState.RUNNING, JobState.DONE]
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert index.execute("SELECT state FROM jobs WHERE job_id = ?", [hexid(1)]) == [("running",)]
+    assert index.job(hexid(1)).state is JobState.DONE  # now written back
+    assert index.execute("SELECT state FROM jobs WHERE job_id = ?", [hexid(1)]) == [("done",)]
+    index.close()

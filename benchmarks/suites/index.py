@@ -85,3 +85,55 @@ def done_with_tag(api: ModuleType, size: int) -> Run:
         assert len(jobs) == expected, (len(jobs), expected)
 
     return run
+
+
+def _workspace_api(api: ModuleType) -> type:
+    """``WorkspaceAPI`` of the implementation (``xpm_core.plugin``, imported lazily as a monitor does)."""
+    import importlib
+
+    return importlib.import_module(f"{api.__name__}.plugin").WorkspaceAPI
+
+
+@workload(size=100_000, quick_size=1_000, requires=REQUIRES)
+def api_first_page(api: ModuleType, size: int) -> Run:
+    """`WorkspaceAPI.jobs()` on an index of N jobs: the first page of 100, most recent first, with the total."""
+    workspace = synthetic_workspace(api, size)
+    workspace_api = _workspace_api(api)
+
+    def run() -> None:
+        with workspace_api(workspace) as source:
+            page = source.jobs(limit=100)
+        assert page.total == size and len(page.jobs) == min(100, size), (page.total, len(page.jobs))
+        assert page.jobs[0].job_id == f"{size - 1:064x}", page.jobs[0].job_id
+
+    return run
+
+
+@workload(size=100_000, quick_size=1_000, requires=REQUIRES)
+def api_tag_filter(api: ModuleType, size: int) -> Run:
+    """`WorkspaceAPI.jobs(filter='model = "bm25"')` on an index of N jobs: first page and total."""
+    workspace = synthetic_workspace(api, size)
+    workspace_api = _workspace_api(api)
+    expected = sum(1 for n in range(size) if n % len(MODELS) == 0)
+
+    def run() -> None:
+        with workspace_api(workspace) as source:
+            page = source.jobs(filter='model = "bm25"', limit=100)
+        assert page.total == expected, (page.total, expected)
+
+    return run
+
+
+@workload(size=100_000, quick_size=1_000, requires=REQUIRES)
+def api_sort_by_tag(api: ModuleType, size: int) -> Run:
+    """`WorkspaceAPI.jobs(sort="tag:lr", descending=False)` on an index of N jobs: first page and total."""
+    workspace = synthetic_workspace(api, size)
+    workspace_api = _workspace_api(api)
+
+    def run() -> None:
+        with workspace_api(workspace) as source:
+            page = source.jobs(sort="tag:lr", descending=False, limit=100)
+        assert page.total == size, page.total
+        assert all(job.tags["lr"] == min(LEARNING_RATES) for job in page.jobs)
+
+    return run

@@ -28,7 +28,7 @@ from xpm_core.plugin.job_state import JobState
 if TYPE_CHECKING:
     from xpm_core.plugin.launcher import ProcessRef
     from xpm_core.plugin.registry import PluginRegistry
-    from xpm_core.workspace.index import WorkspaceIndex
+    from xpm_core.workspace.index import JobQuery, WorkspaceIndex
     from xpm_core.workspace.records import JobRecord
 
 #: Seconds between two checks for dead jobs and drivers by a view that keeps asking.
@@ -41,8 +41,6 @@ MAX_CHUNK = 4 * 1024 * 1024
 SORT_COLUMNS = ("submitted", "started", "ended", "duration", "state", "task", "job", "retries")
 
 logger = logging.getLogger(__name__)
-
-_STATE_ORDER = {state: rank for rank, state in enumerate(JobState)}
 
 
 class WorkspaceAPIError(LookupError):
@@ -329,52 +327,38 @@ class WorkspaceAPI:
             self._check_experiment(experiment_id, run_id)
         if offset < 0 or (limit is not None and limit < 0):
             raise WorkspaceAPIError(f"offset and limit must be 0 or more (got offset={offset}, limit={limit})")
-        key = _sort_key(sort)
-        records = self.select(experiment_id=experiment_id, filter=filter)
-        if run_id is not None:
-            members = self._run_members(experiment_id, run_id)  # type: ignore[arg-type]
-            records = [record for record in records if record.job_id in members]
-        if sort != "submitted":
-            records.sort(key=key, reverse=descending)
-        elif not descending:
-            records.reverse()
-        tag_names = sorted({name for record in records for name in record.tags})
-        page = records[offset:] if limit is None else records[offset : offset + limit]
+        if sort not in SORT_COLUMNS and not sort.startswith("tag:"):
+            raise WorkspaceAPIError(f"cannot sort jobs by {sort!r}: use one of {', '.join(SORT_COLUMNS)} or tag:NAME")
+        # Restricted to a run, each job is still described by the experiment's latest run that
+        # submitted it; filtering, sorting, counting and paging all happen in SQL.
+        query = self._query(filter, experiment_id=experiment_id, run_id=run_id, sort=sort, descending=descending,
+                            offset=offset, limit=limit)
+        selection = self.index.selection(query)
         return JobPage(
-            jobs=[_summary(record) for record in page],
-            total=len(records),
+            jobs=[_summary(record) for record in selection.records],
+            total=selection.total,
             offset=offset,
             limit=limit,
-            tag_names=tag_names,
+            tag_names=selection.tag_names,
         )
 
     def select(self, *, experiment_id: Optional[str] = None, filter: Optional[str] = None,
                limit: Optional[int] = None) -> list[JobRecord]:
         """The index records of the jobs matching ``filter``, most recently submitted first."""
-        condition, recheck, recheck_condition = None, None, None
-        params: Sequence[Any] = ()
-        if filter is not None:
-            import functools
+        return self.index.select(self._query(filter, experiment_id=experiment_id, limit=limit))
 
-            from xpm_core.jobfilter import FilterError, matches, parse_filter, to_sql, unfinished_sql
+    def _query(self, filter: Optional[str], **fields: Any) -> JobQuery:
+        from xpm_core.workspace.index import JobQuery
 
-            try:
-                expression = parse_filter(filter)
-            except FilterError as error:
-                raise FilterSyntaxError(str(error), error.column, error.reason) from None
-            condition, params = to_sql(expression)
-            recheck = functools.partial(matches, expression)
-            recheck_condition = unfinished_sql(expression)
-        return self.index.jobs_where(condition, params, recheck=recheck, recheck_condition=recheck_condition,
-                                     experiment_id=experiment_id, limit=limit)
+        if filter is None:
+            return JobQuery(**fields)
+        # Imported only for a filter: it costs an import of parsimonious that listings skip.
+        from xpm_core.jobfilter import FilterError
 
-    def _run_members(self, experiment_id: str, run_id: str) -> set[str]:
-        rows = self.index.execute(
-            "SELECT j.job_id FROM job_runs m JOIN runs r ON r.id = m.run JOIN jobs j ON j.id = m.job "
-            "WHERE r.experiment_id = ? AND r.run_id = ?",
-            (experiment_id, run_id),
-        )
-        return {job_id for (job_id,) in rows}
+        try:
+            return JobQuery.from_filter(filter, **fields)
+        except FilterError as error:
+            raise FilterSyntaxError(str(error), error.column, error.reason) from None
 
     def resolve(self, reference: str) -> JobRecord:
         """The job ``TASK_ID/HASH``, ``TASK_ID/HASH-PREFIX`` or ``HASH-PREFIX`` names."""
@@ -630,45 +614,6 @@ def _name(record: JobRecord) -> str:
 
 def _outcome(record: JobRecord, action: str, status: str, message: str) -> ActionOutcome:
     return ActionOutcome(job_id=record.job_id, task_id=record.task_id, action=action, status=status, message=message)
-
-
-def _sort_key(sort: str) -> Any:
-    """A key function over records for ``sort``; missing values sort first (ascending)."""
-    if sort.startswith("tag:"):
-        name = sort[4:]
-
-        def tag_key(record: JobRecord) -> tuple:
-            value = record.tags.get(name)
-            if value is None:
-                return (0, 0.0, "")
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                return (1, float(value), "")
-            return (2, 0.0, str(value))
-
-        return tag_key
-    numeric = {
-        "submitted": lambda r: r.submitted_time,
-        "started": lambda r: r.started_time,
-        "ended": lambda r: r.ended_time,
-        "retries": lambda r: r.retry_count,
-        "duration": lambda r: None if r.started_time is None else (r.ended_time or _now()) - r.started_time,
-    }
-    if sort in numeric:
-        get = numeric[sort]
-        return lambda record: (get(record) is not None, get(record) or 0.0)
-    if sort == "state":
-        return lambda record: _STATE_ORDER[record.state]
-    if sort == "task":
-        return lambda record: record.task_id
-    if sort == "job":
-        return lambda record: record.job_id
-    raise WorkspaceAPIError(f"cannot sort jobs by {sort!r}: use one of {', '.join(SORT_COLUMNS)} or tag:NAME")
-
-
-def _now() -> float:
-    import time
-
-    return time.time()
 
 
 def _read_json(path: Path) -> Optional[dict[str, Any]]:
