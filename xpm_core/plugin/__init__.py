@@ -69,6 +69,7 @@ _LAZY_EXPORTS: dict[str, str] = {
     "Monitor": "xpm_core.plugin.monitor",
     "create_monitor": "xpm_core.plugin.monitor",
     "monitor_available": "xpm_core.plugin.monitor",
+    "console_monitor_name": "xpm_core.plugin.monitor",
     "MonitorNotInstalledError": "xpm_core.plugin.monitor",
     "ValueSerializer": "xpm_core.plugin.value_serializer",
     "SerializationContext": "xpm_core.plugin.value_serializer",
@@ -142,7 +143,13 @@ if TYPE_CHECKING:  # pragma: no cover - static analysers see real imports
         XpmPluginManager,
         make_plugin_manager,
     )
-    from xpm_core.plugin.monitor import Monitor, MonitorNotInstalledError, create_monitor, monitor_available
+    from xpm_core.plugin.monitor import (
+        Monitor,
+        MonitorNotInstalledError,
+        console_monitor_name,
+        create_monitor,
+        monitor_available,
+    )
     from xpm_core.plugin.registry import (
         Components,
         PluginRegistry,

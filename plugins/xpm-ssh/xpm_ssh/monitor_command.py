@@ -66,7 +66,7 @@ def ssh_monitor_command(
     Runs 'xpm experiments monitor-server' there over SSH (keys or agent, host key checked
     against known_hosts) and opens the console view, or the web UI with --web.
     """
-    from xpm_core.plugin import MonitorProtocolError, create_monitor, monitor_available
+    from xpm_core.plugin import MonitorProtocolError, console_monitor_name, create_monitor, monitor_available
     from xpm_ssh.errors import SshError, SshUnreachableError
 
     if port is not None and not web:
@@ -93,8 +93,8 @@ def ssh_monitor_command(
         if web:
             monitor = create_monitor("web", remote, **({"port": port} if port else {}))  # type: ignore[arg-type]
         else:
-            name = "tui" if monitor_available("tui") else "console"
-            monitor = create_monitor(name, remote)  # type: ignore[arg-type]
+            # The interactive TUI on a terminal when installed, the plain console view otherwise.
+            monitor = create_monitor(console_monitor_name(), remote)  # type: ignore[arg-type]
         monitor.run()
     finally:
         remote.close()

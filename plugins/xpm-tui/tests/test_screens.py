@@ -92,7 +92,9 @@ def test_experiments_screen_lists_runs_counts_and_host_and_sorts(grid_workspace:
 
 def test_jobs_screen_shows_tags_as_columns_and_searches_as_you_type(grid_workspace: Path) -> None:
     async def scenario(pilot: Any, monitor: TuiMonitor) -> None:
-        await on_screen(pilot, ExperimentsScreen)
+        experiments = await on_screen(pilot, ExperimentsScreen)
+        # Enter opens the highlighted experiment: wait until the table has it.
+        await settle(pilot.pause, lambda: experiments.table.row_count > 0, "the experiments")
         await pilot.press("enter")
         screen = await jobs_shown(pilot, 5)
         labels = [str(col.label).rstrip(" ▲▼") for col in screen.table.ordered_columns]
