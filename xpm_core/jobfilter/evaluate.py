@@ -23,7 +23,7 @@ from xpm_core.jobfilter.expressions import (
     Or,
     Variable,
 )
-from xpm_core.workspace.index import tag_columns
+from xpm_core.workspace.index.tags import tag_columns
 from xpm_core.workspace.records import JobRecord
 
 _ORDERINGS: dict[str, Callable[[float, float], bool]] = {
