@@ -162,7 +162,8 @@ def open_remote_workspace(
     except MonitorProtocolError as exc:
         detail = ""
         # The server went away before answering hello: its error output says why.
-        if "closed the connection" in str(exc) and channel.exit_status_ready():
+        # Its output can end before its exit status arrives: wait a little for the status.
+        if "closed the connection" in str(exc) and channel.status_event.wait(10) and channel.exit_status_ready():
             lines = errors.read().decode(errors="replace").strip().splitlines()
             detail = lines[-1] if lines else f"exit code {channel.recv_exit_status()}"
         channel.close()
