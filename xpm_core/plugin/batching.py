@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Awaitable, Callable, Generic, Hashable, TypeVar, Union
+from typing import Any, Awaitable, Callable, Generic, Hashable, TypeVar, Union
 
 import attrs
 
@@ -99,6 +99,18 @@ class SubmitPolicy:
     #: First wait after a refusal; doubled at each refusal, up to ``backoff_max``.
     backoff: float = 2.0
     backoff_max: float = 120.0
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> SubmitPolicy:
+        """The policy a launcher's settings give through their ``submit_concurrency``,
+        ``submit_interval``, ``submit_retry_for``, ``submit_backoff`` and ``submit_backoff_max``."""
+        return cls(
+            concurrency=settings.submit_concurrency,
+            interval=settings.submit_interval,
+            retry_for=settings.submit_retry_for,
+            backoff=settings.submit_backoff,
+            backoff_max=settings.submit_backoff_max,
+        )
 
 
 def describe_result(result: CommandResult) -> str:

@@ -57,13 +57,7 @@ class _Cluster:
         self.settings = settings
         self.binpath = settings.binpath.rstrip("/") + "/" if settings.binpath else ""
         self.throttle = OarSubmitThrottle(
-            SubmitPolicy(
-                concurrency=settings.submit_concurrency,
-                interval=settings.submit_interval,
-                retry_for=settings.submit_retry_for,
-                backoff=settings.submit_backoff,
-                backoff_max=settings.submit_backoff_max,
-            )
+            SubmitPolicy.from_settings(settings)
         )
         #: Jobs OAR submitted again in place of others (besteffort + idempotent): old -> new id.
         self.resubmitted: dict[str, str] = {}

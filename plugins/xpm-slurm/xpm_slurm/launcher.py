@@ -62,13 +62,7 @@ class _Cluster:
         self.settings = settings
         self.binpath = settings.binpath.rstrip("/") + "/" if settings.binpath else ""
         self.throttle = SubmitThrottle(
-            SubmitPolicy(
-                concurrency=settings.submit_concurrency,
-                interval=settings.submit_interval,
-                retry_for=settings.submit_retry_for,
-                backoff=settings.submit_backoff,
-                backoff_max=settings.submit_backoff_max,
-            )
+            SubmitPolicy.from_settings(settings)
         )
         #: "sacct" or "squeue"; "auto" becomes "squeue" once sacct says accounting is disabled.
         self.accounting = settings.accounting
