@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any, Iterable
 
 from xpm_core.config.params import TypeAnnotation
 
 
-class Checker(TypeAnnotation):
+class Checker(TypeAnnotation, ABC):
     """Base class of value checkers placed in ``Annotated[T, checker]``."""
 
+    @abstractmethod
     def check(self, value: Any) -> bool:
         """Whether ``value`` is acceptable."""
-        raise NotImplementedError(f"{type(self).__qualname__} must define check(value)")
 
     def __str__(self) -> str:
         return type(self).__qualname__

@@ -36,7 +36,11 @@ def _sort_key(value: Any) -> tuple:
 
 
 class SortableTable(ViewScreen):
-    """A table of a few rows held in memory, sorted by any column (``s``, ``r``, or a header click)."""
+    """A table of a few rows held in memory, sorted by any column (``s``, ``r``, or a header click).
+
+    Subclasses set ``columns`` and ``sort_column`` and define :meth:`value`, :meth:`cells` and
+    :meth:`row_key` (Textual's screen metaclass does not combine with ``abc.ABC``).
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "sort_next", "Sort"),
@@ -64,13 +68,16 @@ class SortableTable(ViewScreen):
         return self.query_one("#table", DataTable)
 
     def value(self, row: Any, key: str) -> Any:
-        raise NotImplementedError
+        """The value of ``row`` in column ``key``, what sorting compares."""
+        raise NotImplementedError(f"{type(self).__qualname__} must define value(row, key)")
 
     def cells(self, row: Any) -> list[Any]:
-        raise NotImplementedError
+        """What the table shows of ``row``, one cell per column."""
+        raise NotImplementedError(f"{type(self).__qualname__} must define cells(row)")
 
     def row_key(self, row: Any) -> str:
-        raise NotImplementedError
+        """A key naming ``row`` across refreshes (the selection follows it)."""
+        raise NotImplementedError(f"{type(self).__qualname__} must define row_key(row)")
 
     def render_rows(self) -> None:
         table = self.table
