@@ -95,21 +95,18 @@ def _select(
 ) -> list[JobLine]:
     """The jobs matching the options, most recently submitted first (with their folders and tags
     unless told they are not needed: not reading them makes listing 100,000 jobs faster)."""
-    condition, params, recheck, recheck_condition = None, [], None, None
+    condition, params = None, []
     if filter_text is not None:
         # Imported here: parsing costs an import of parsimonious that plain listings skip.
-        from xpm_core.jobfilter import FilterError, matches, parse_filter, to_sql, unfinished_sql
+        from xpm_core.jobfilter import FilterError, parse_filter, to_sql
 
         try:
-            expression = parse_filter(filter_text)
+            condition, params = to_sql(parse_filter(filter_text))
         except FilterError as error:
             raise FilterUsageError(str(error)) from None
-        condition, params = to_sql(expression)
-        recheck = functools.partial(matches, expression)
-        recheck_condition = unfinished_sql(expression)
+    # The index re-checks unfinished jobs against their markers before it filters them in SQL.
     _check_experiment(index, experiment)
-    return index.job_lines(condition, params, recheck=recheck, recheck_condition=recheck_condition,
-                           experiment_id=experiment, limit=limit, paths=paths, tags=tags)
+    return index.job_lines(condition, params, experiment_id=experiment, limit=limit, paths=paths, tags=tags)
 
 
 def _check_experiment(index: WorkspaceIndex, experiment: Optional[str]) -> None:
