@@ -312,7 +312,11 @@ def _running_on_disk(workspace: Path) -> set[str]:
 
 
 def unschedule_queued(workspace: Path, index: WorkspaceIndex, experiment_id: str, run_id: str) -> list[str]:
-    """Jobs of a detached run that its driver held in its queue (never started): unscheduled."""
+    """Jobs of a detached run that its driver held in its queue (never started): unscheduled.
+
+    A job the driver did start (its ``NAME.pid`` exists) before dying, with the index never told,
+    gets its real state instead: running, or the end its process met unseen.
+    """
     rows = index.execute(
         "SELECT j.job_id, j.task_id, j.path FROM jobs j JOIN job_runs m ON m.job = j.id "
         "JOIN runs r ON r.id = m.run WHERE r.experiment_id = ? AND r.run_id = ? AND j.state IN (?, ?) "
@@ -325,8 +329,17 @@ def unschedule_queued(workspace: Path, index: WorkspaceIndex, experiment_id: str
     for job_id, task_id, path in rows:
         job_dir = _absolute(workspace, path)
         name = disk.task_name(task_id)
-        if (job_dir / f"{name}.pid").exists() or disk.read_final_marker(job_dir, task_id) is not None:
-            continue  # started after all (by this or another driver): its files speak for it
+        if disk.read_final_marker(job_dir, task_id) is not None:
+            continue  # it ended: its marker speaks for it
+        if (job_dir / f"{name}.pid").exists():
+            # Started after all (by this or another driver): running, unless its process is gone.
+            marker = conclude_if_gone(job_dir, task_id)
+            if marker is not None:
+                record_marker(index, job_id, marker)
+            else:
+                with contextlib.suppress(Exception):
+                    index.record_job_state(job_id, JobState.RUNNING)
+            continue
         with contextlib.suppress(Exception):
             if index.record_job_state(job_id, JobState.UNSCHEDULED):
                 changed.append(job_id)
