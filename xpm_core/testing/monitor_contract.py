@@ -175,7 +175,9 @@ class MonitorContract(Contract):
         fake_experiment.progress()
         (done, _, _), (failed, _, _), _ = JOBS
         self.wait_until_shown(monitor, {done: "done", failed: "error"})
-        assert len(failures) == 3
+        # A monitor may also draw from its own timer, so the states can show before the third
+        # failing refresh: what matters is that refresh keeps being retried after each failure.
+        self.until(lambda: len(failures) == 3, "three failed refreshes, each retried")
 
     def test_close_is_idempotent(self, make_monitor, fake_experiment: FakeExperiment) -> None:
         never_started = make_monitor()
