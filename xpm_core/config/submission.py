@@ -45,6 +45,9 @@ class ExperimentLike(Protocol):
 
 _experiments: List[ExperimentLike] = []
 
+#: ``__xpm__`` attributes holding callbacks given before ``submit()`` (see xpm_core.runtime.callbacks).
+PENDING_KEYS = frozenset({"_xpm_on_completed", "_xpm_watched_outputs"})
+
 
 def current_experiment() -> Optional[ExperimentLike]:
     """The experiment receiving submitted tasks, or None."""
@@ -118,6 +121,10 @@ def submit_task(task: ConfigMixin, **kwargs: Any) -> Any:
         info.task = None
         raise
     info.job = job
+    if PENDING_KEYS.intersection(info.__dict__):  # on_completed / watch_output before submit()
+        from xpm_core.runtime.callbacks import task_submitted  # noqa: PLC0415
+
+        task_submitted(task, job)
     value_type = xpmtype.value_type
     if hasattr(value_type, "__submit__"):
         add_action = getattr(experiment, "add_action", None)

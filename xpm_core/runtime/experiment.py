@@ -144,6 +144,7 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
         self._objects: Any = None
         self._jobs_file: Any = None
         self._signal: str | None = None  # SIGTERM / SIGHUP, when one ended the run
+        self._plan_work: Any = None  # callbacks and dynamic outputs (xpm_core.runtime.callbacks)
         self.started_at = time.time()
 
     # ---- paths ---------------------------------------------------------------------------
@@ -437,11 +438,21 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
         return [job for job in self.jobs.values() if job.transient is TransientMode.NONE]
 
     def wait(self) -> None:
-        """Block until every job submitted so far has ended (transient jobs: if they were needed)."""
-        for job in self._awaited_jobs():
-            while not job.wait_finished(0.5):
-                if self._stopped.is_set():
-                    raise KeyboardInterrupt(f"experiment {self.name} was stopped")
+        """Block until every job submitted so far has ended (transient jobs: if they were needed),
+        with the callbacks and dynamic outputs of the plan, and the jobs these submitted."""
+        while True:
+            for job in self._awaited_jobs():
+                while not job.wait_finished(0.5):
+                    self._check_stopped()
+            if self._plan_work is None:
+                return
+            self._plan_work.settle(self._check_stopped)
+            if all(job.finished for job in self._awaited_jobs()):
+                return
+
+    def _check_stopped(self) -> None:
+        if self._stopped.is_set():
+            raise KeyboardInterrupt(f"experiment {self.name} was stopped")
 
     def stop(self) -> None:
         """Stop submitting and waiting; running jobs are left running."""

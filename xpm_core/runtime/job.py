@@ -6,7 +6,7 @@ import enum
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from xpm_core.config.generators import GenerationContext
 from xpm_core.names import check_name
@@ -96,6 +96,9 @@ class Job:
         #: Set when its driver leaves before starting it: it must not start any more.
         self.detached = False
         self._finished = threading.Event()
+        #: Called once when the job ends done (``when_done``), from the scheduler's loop: they must not block.
+        self._done_listeners: list[Callable[[], None]] = []
+        self._listeners_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"Job({self.task_id}/{self.identifier}, {self.state})"
@@ -138,6 +141,22 @@ class Job:
 
     def mark_finished(self) -> None:
         self._finished.set()
+        if self.state is JobState.DONE:
+            with self._listeners_lock:
+                listeners, self._done_listeners = self._done_listeners, []
+            for listener in listeners:
+                listener()
+
+    def when_done(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` once when the job has ended done: now if it has, else when it does.
+
+        A job that ends in error keeps its listeners: resubmitted, it may end done later.
+        """
+        with self._listeners_lock:
+            if not (self.finished and self.state is JobState.DONE):
+                self._done_listeners.append(listener)
+                return
+        listener()
 
     def reset_finished(self) -> None:
         self._finished.clear()
