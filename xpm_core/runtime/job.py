@@ -176,10 +176,16 @@ def dependencies_of(task: ConfigMixin) -> set[Job]:
     from xpm_core.config.walk import postorder
 
     found: set[Job] = set()
-    for config, _ in postorder(task, recurse_task=True):
-        job = config.__xpm__.job
-        if isinstance(job, Job) and config is not task:
-            found.add(job)
+    for config, _ in postorder(task, recurse_task=False):
+        info = config.__xpm__
+        producers = [config, info.task]
+        if info.is_dynamic_task:
+            # A dynamic output (watch_output) exists once registered: it does not wait for its task.
+            producers.pop()
+        for producer in producers:
+            job = getattr(getattr(producer, "__xpm__", None), "job", None)
+            if isinstance(job, Job) and producer is not task:
+                found.add(job)
     for extra in task.__xpm__.dependencies:
         job = getattr(getattr(extra, "__xpm__", None), "job", None)
         if isinstance(job, Job):
