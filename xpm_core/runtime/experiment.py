@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from xpm_core.plugin.job_state import JobState
 from xpm_core.runtime import index_updates, plugin_events
-from xpm_core.runtime.job import Job, JobContext, TransientMode, dependencies_of
+from xpm_core.runtime.job import Job, JobContext, TransientMode, adopt_listener_dependencies, dependencies_of
 
 if TYPE_CHECKING:
     from xpm_core.config.objects import ConfigMixin
@@ -373,6 +373,8 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
         from xpm_core.config.submit_hooks import apply_submit_hooks
 
         apply_submit_hooks(task, job, launcher)  # SubmitHook classes may change job.environ
+        launcher.onSubmit(job)  # listeners (addListener), e.g. adding token dependencies
+        adopt_listener_dependencies(job)
 
         if self.run_mode is not RunMode.NORMAL:
             self.jobs[job.identifier] = job  # listed, never scheduled

@@ -192,3 +192,13 @@ def dependencies_of(task: ConfigMixin) -> set[Job]:
             found.add(job)
     return found
 
+
+def adopt_listener_dependencies(job: Job) -> None:
+    """Move what launcher listeners added to ``job.dependencies`` (experimaestro style: token
+    dependencies, tasks) to where xpm reads them: the task's explicit dependencies."""
+    extra = [dependency for dependency in job.dependencies if not isinstance(dependency, Job)]
+    if not extra:
+        return
+    job.dependencies = {dependency for dependency in job.dependencies if isinstance(dependency, Job)}
+    job.config.__xpm__.add_dependencies(*extra)
+    job.dependencies |= dependencies_of(job.config)
