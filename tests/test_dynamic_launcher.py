@@ -7,8 +7,8 @@ import subprocess
 import sys
 
 import pytest
-
 from runtime_support import driver_env, executions
+
 from xpm_core.builtin.local.direct_launcher import DirectLauncher
 from xpm_core.launchers import DynamicLauncher
 

@@ -8,7 +8,6 @@ import sys
 import textwrap
 
 import pytest
-
 from runtime_support import driver_env, executions
 
 TASKS = '''

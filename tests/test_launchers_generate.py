@@ -8,8 +8,8 @@ import sys
 import textwrap
 
 import pytest
-
 from cli_support import one_line_error, xpm
+
 from xpm_core.launcherfinder import LauncherNotFoundError, find_launcher
 from xpm_core.launcherfinder.generate import detect_host
 

@@ -21,6 +21,12 @@ def _size_option(ctx: click.Context, param: click.Parameter, value: Optional[str
         raise click.BadParameter(f"{value!r} is not a size with a unit ({SIZE_UNITS_HELP}), nor 0") from None
 
 
+def _prompted_size(value: str) -> int:
+    size = _size_option(click.get_current_context(), click.Option(["--memory-token"]), value)
+    assert size is not None  # a prompt always gives a string
+    return size
+
+
 @click.group("launchers")
 def launchers_group() -> None:
     """Write launcher configurations (launchers.py) for your machines."""
@@ -64,7 +70,7 @@ def generate_command(output: Optional[Path], force: bool, memory_token: int, gpu
         click.echo(f"warning: {note}", err=True)
     if interactive:
         memory_token = click.prompt("Memory token unit (0: memory not reserved)", default="1GiB",
-                                    value_proc=lambda value: _size_option(click.get_current_context(), None, value))  # type: ignore[arg-type]
+                                    value_proc=_prompted_size)
         gpu_tokens = click.confirm("Reserve GPUs with a token?", default=True)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
