@@ -12,6 +12,7 @@ computes the task outputs (``task_outputs(dep)`` / ``__submit__(dep, add_action)
 from __future__ import annotations
 
 import contextlib
+import threading
 from typing import TYPE_CHECKING, Any, Iterator, List, Optional, Protocol
 
 import attrs
@@ -88,8 +89,18 @@ def _dry_run_experiment(run_mode: Any, workspace: Any) -> Optional[ExperimentLik
     return experiment(workspace if workspace is not None else ".", "dry-run", run_mode=RunMode.DRY_RUN)
 
 
+#: One submission at a time: the plan and its callbacks (another thread) may submit together, and
+#: an experiment's records (jobs.jsonl, objects.jsonl) are written in submission order.
+_submitting = threading.RLock()
+
+
 def submit_task(task: ConfigMixin, **kwargs: Any) -> Any:
     """Validate ``task``, hand it to the current experiment, and return its output."""
+    with _submitting:
+        return _submit_task(task, **kwargs)
+
+
+def _submit_task(task: ConfigMixin, **kwargs: Any) -> Any:
     info = task.__xpm__
     xpmtype = info.xpmtype
     if not xpmtype.task:

@@ -125,12 +125,16 @@ class PlanWork:
         self.runner.close()
 
 
+_creating = threading.Lock()
+
+
 def plan_work(xp: experiment) -> PlanWork:
     """The experiment's :class:`PlanWork`, created on first use and closed when the run ends."""
-    if xp._plan_work is None:
-        xp._plan_work = PlanWork()
-        xp._stack.callback(xp._plan_work.close)
-    return xp._plan_work
+    with _creating:  # the plan and a callback may register at the same time
+        if xp._plan_work is None:
+            xp._plan_work = PlanWork()
+            xp._stack.callback(xp._plan_work.close)
+        return xp._plan_work
 
 
 def _experiment_of(job: Job) -> experiment | None:

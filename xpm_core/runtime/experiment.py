@@ -437,7 +437,8 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
 
     def _awaited_jobs(self) -> list[Job]:
         """This run's jobs that must end: the non-transient ones (their dependencies end first)."""
-        return [job for job in self.jobs.values() if job.transient is TransientMode.NONE]
+        # A copy first: callbacks may submit (add jobs) from their thread meanwhile.
+        return [job for job in list(self.jobs.values()) if job.transient is TransientMode.NONE]
 
     def wait(self) -> None:
         """Block until every job submitted so far has ended (transient jobs: if they were needed),

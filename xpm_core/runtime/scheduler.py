@@ -203,7 +203,7 @@ class Scheduler:
         if not await self._prepare(job):
             return
 
-        self._resolve_launcher(job)
+        await self._resolve_launcher(job)
         tokens = token_dependencies(job)
         await self._acquire_tokens(job, tokens)
         try:
@@ -219,9 +219,12 @@ class Scheduler:
         finally:
             await self._release_tokens(job, tokens)
 
-    def _resolve_launcher(self, job: Job) -> None:
+    async def _resolve_launcher(self, job: Job) -> None:
         """A launcher choosing per job (``DynamicLauncher``) gives the one that starts it, now."""
-        chosen = job.launcher.resolve(job)
+        if type(job.launcher).resolve is Launcher.resolve:
+            return  # the common case: no thread hop per job
+        # In a thread: DynamicLauncher.update() may ask a batch system, and listeners are user code.
+        chosen = await asyncio.to_thread(job.launcher.resolve, job)
         if chosen is job.launcher:
             return
         logger.info("%s: %r chose %r", job, job.launcher, chosen)
