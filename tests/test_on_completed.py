@@ -76,3 +76,27 @@ def test_no_callback_for_a_failed_job(tmp_path):
     result = run_driver(plan, workspace, "failing")
     assert "FAILED 1" in result.stdout
     assert "should not run" not in executions(workspace)
+
+
+def test_on_completed_on_a_task_output_and_on_a_plain_configuration(tmp_path):
+    (tmp_path / "outputs.py").write_text(
+        "from xpm_core import Config, Param, Task\n\n"
+        "class Result(Config):\n    name: Param[str]\n\n"
+        "class Produce(Task):\n    n: Param[int]\n\n"
+        "    def task_outputs(self, dep):\n        return dep(Result.C(name='r'))\n\n"
+        "    def execute(self):\n        pass\n"
+    )
+    plan = write_plan(tmp_path, """
+        from outputs import Produce, Result
+        result = Produce.C(n=1).submit()  # a Result marked as the task's output
+        result.on_completed(lambda: log("output callback"))
+        try:
+            Result.C(name="alone").on_completed(print)
+        except TypeError as error:
+            print("ERROR", error)
+    """)
+    workspace = tmp_path / "ws"
+    result = run_driver(plan, workspace, "outputs")
+    assert result.returncode == 0, result.stderr
+    assert executions(workspace).count("output callback") == 1
+    assert "ERROR Result is neither a task nor the output of one" in result.stdout
