@@ -89,10 +89,9 @@ NOT_SUPPORTED: dict[tuple[str, str], str] = {
         ("experimaestro.connectors.local", name): "xpm's local connector runs processes itself (no process builders)"
         for name in ("AsyncLock", "LocalProcess", "LocalProcessBuilder", "PsutilProcess", "getstream")
     },
-    ("experimaestro.launchers", "DynamicLauncher"): "not ported yet (launcher selection is the launcher finder's)",
     ("experimaestro.launchers", "ScriptBuilder"): "xpm's launchers write job scripts through the plugin API",
     **{
-        ("experimaestro.launchers.direct", name): "`launchers direct generate` helpers; the command is not ported"
+        ("experimaestro.launchers.direct", name): "helpers of `launchers direct generate`, which xpm has as a command only"
         for name in ("GPUInfo", "LauncherConfig", "SystemInfo", "detect_system_info")
     },
 }

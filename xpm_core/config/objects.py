@@ -517,6 +517,13 @@ class Config:
     def __post_init__(self) -> None:
         """Called by ``instance()`` once the parameters are set."""
 
+    def register_task_output(self, method: Any, *args: Any, **kwargs: Any) -> None:
+        """In a running task: announce the output ``method(dep, *args, **kwargs)`` of this configuration
+        (a dynamic output; the driver builds it and calls the callbacks of ``task.watch_output``)."""
+        from xpm_core.runtime.dynamic_outputs import register_task_output  # noqa: PLC0415
+
+        register_task_output(self, method, *args, **kwargs)
+
     def __xpm_serialize__(self, context: Any) -> Dict[str, Any]:
         """``{name: SerializedPath}`` for ``save``: by default every ``DataPath`` parameter, copied
         through ``context.serialize(...)``; override to save other files."""
@@ -774,6 +781,19 @@ class ConfigMixin:
 
     def wait(self) -> Any:
         return self.__xpm__.job.wait()
+
+    def on_completed(self, callback: Any) -> None:
+        """Call ``callback()`` once, on the driver's callback thread, when this task's job is done."""
+        from xpm_core.runtime.callbacks import on_completed  # noqa: PLC0415
+
+        on_completed(self, callback)
+
+    def watch_output(self, method: Any, callback: Any) -> None:
+        """Call ``callback(output)`` for each output ``method`` of a configuration of this (resumable)
+        task that the running task registers with ``register_task_output``."""
+        from xpm_core.runtime.dynamic_outputs import watch_output  # noqa: PLC0415
+
+        watch_output(self, method, callback)
 
 
 class InstanceConfig(Config):

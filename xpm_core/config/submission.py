@@ -12,6 +12,7 @@ computes the task outputs (``task_outputs(dep)`` / ``__submit__(dep, add_action)
 from __future__ import annotations
 
 import contextlib
+import threading
 from typing import TYPE_CHECKING, Any, Iterator, List, Optional, Protocol
 
 import attrs
@@ -44,6 +45,9 @@ class ExperimentLike(Protocol):
 
 
 _experiments: List[ExperimentLike] = []
+
+#: ``__xpm__`` attributes holding callbacks given before ``submit()`` (see xpm_core.runtime.callbacks).
+PENDING_KEYS = frozenset({"_xpm_on_completed", "_xpm_watched_outputs"})
 
 
 def current_experiment() -> Optional[ExperimentLike]:
@@ -85,8 +89,18 @@ def _dry_run_experiment(run_mode: Any, workspace: Any) -> Optional[ExperimentLik
     return experiment(workspace if workspace is not None else ".", "dry-run", run_mode=RunMode.DRY_RUN)
 
 
+#: One submission at a time: the plan and its callbacks (another thread) may submit together, and
+#: an experiment's records (jobs.jsonl, objects.jsonl) are written in submission order.
+_submitting = threading.RLock()
+
+
 def submit_task(task: ConfigMixin, **kwargs: Any) -> Any:
     """Validate ``task``, hand it to the current experiment, and return its output."""
+    with _submitting:
+        return _submit_task(task, **kwargs)
+
+
+def _submit_task(task: ConfigMixin, **kwargs: Any) -> Any:
     info = task.__xpm__
     xpmtype = info.xpmtype
     if not xpmtype.task:
@@ -118,6 +132,10 @@ def submit_task(task: ConfigMixin, **kwargs: Any) -> Any:
         info.task = None
         raise
     info.job = job
+    if PENDING_KEYS.intersection(info.__dict__):  # on_completed / watch_output before submit()
+        from xpm_core.runtime.callbacks import task_submitted  # noqa: PLC0415
+
+        task_submitted(task, job)
     value_type = xpmtype.value_type
     if hasattr(value_type, "__submit__"):
         add_action = getattr(experiment, "add_action", None)

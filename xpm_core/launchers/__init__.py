@@ -1,5 +1,7 @@
-"""experimaestro's ``experimaestro.launchers`` (porting by changing imports): the launcher base class."""
+"""experimaestro's ``experimaestro.launchers`` (porting by changing imports): the launcher base class
+and ``DynamicLauncher``."""
 
+from xpm_core.launchers.dynamic import DynamicLauncher
 from xpm_core.plugin.launcher import Launcher
 
-__all__ = ["Launcher"]
+__all__ = ["DynamicLauncher", "Launcher"]

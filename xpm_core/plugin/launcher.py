@@ -13,7 +13,7 @@ import asyncio
 import enum
 import os
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Mapping, Sequence
 
 import attrs
 
@@ -116,13 +116,16 @@ class Launcher(abc.ABC):
     name: ClassVar[str] = ""
     #: Seconds between two ``poll`` calls for the jobs of this launcher.
     poll_interval: float = 1.0
+    #: How much a :class:`~xpm_core.launchers.dynamic.DynamicLauncher` prefers this launcher.
+    priority: float = 0
 
-    def __init__(self, connector: Connector | None = None) -> None:
+    def __init__(self, connector: Connector | None = None, *, priority: float = 0) -> None:
         if connector is None:
             from xpm_core.plugin.registry import get_registry
 
             connector = get_registry().connectors()["local"].create()
         self.connector = connector
+        self.priority = priority
         #: Variables set in the environment of every job of this launcher.
         self.environ: dict[str, str] = {}
 
@@ -139,6 +142,37 @@ class Launcher(abc.ABC):
     def setenv(self, name: str, value: str) -> None:
         """Set an environment variable for every job this launcher starts."""
         self.environ[name] = str(value)
+
+    # ---- hooks at submission (experimaestro's listeners) --------------------------------
+
+    @property
+    def submit_listeners(self) -> list[Callable[[Any], None]]:
+        """Functions called with each job submitted to this launcher (``addListener``)."""
+        listeners = self.__dict__.get("_submit_listeners")
+        if listeners is None:  # subclasses need not call __init__ for this
+            listeners = self.__dict__["_submit_listeners"] = []
+        return listeners
+
+    def addListener(self, listener: Callable[[Any], None]) -> None:  # noqa: N802 - experimaestro's name
+        """Call ``listener(job)`` when a job is submitted to this launcher, before it is scheduled
+        (e.g. to add token dependencies: ``job.dependencies.add(token.dependency(1))``)."""
+        self.submit_listeners.append(listener)
+
+    add_listener = addListener
+
+    def onSubmit(self, job: Any) -> None:  # noqa: N802 - experimaestro's name
+        """Called by the experiment for each job submitted to this launcher: runs the listeners."""
+        for listener in self.submit_listeners:
+            listener(job)
+
+    def resolve(self, job: Any) -> Launcher:
+        """The launcher that actually starts ``job``, chosen when it is about to start (itself;
+        a :class:`~xpm_core.launchers.dynamic.DynamicLauncher` chooses one of its launchers)."""
+        return self
+
+    def launcher_info_code(self) -> str:
+        """Python code run at the start of the job script, before the task (none by default)."""
+        return ""
 
     @property
     def max_running(self) -> int | None:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from xpm_core.plugin.job_state import JobState
 from xpm_core.runtime import index_updates, plugin_events
-from xpm_core.runtime.job import Job, JobContext, TransientMode, dependencies_of
+from xpm_core.runtime.job import Job, JobContext, TransientMode, adopt_listener_dependencies, dependencies_of
 
 if TYPE_CHECKING:
     from xpm_core.config.objects import ConfigMixin
@@ -144,6 +144,7 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
         self._objects: Any = None
         self._jobs_file: Any = None
         self._signal: str | None = None  # SIGTERM / SIGHUP, when one ended the run
+        self._plan_work: Any = None  # callbacks and dynamic outputs (xpm_core.runtime.callbacks)
         self.started_at = time.time()
 
     # ---- paths ---------------------------------------------------------------------------
@@ -372,6 +373,8 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
         from xpm_core.config.submit_hooks import apply_submit_hooks
 
         apply_submit_hooks(task, job, launcher)  # SubmitHook classes may change job.environ
+        launcher.onSubmit(job)  # listeners (addListener), e.g. adding token dependencies
+        adopt_listener_dependencies(job)
 
         if self.run_mode is not RunMode.NORMAL:
             self.jobs[job.identifier] = job  # listed, never scheduled
@@ -434,14 +437,25 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
 
     def _awaited_jobs(self) -> list[Job]:
         """This run's jobs that must end: the non-transient ones (their dependencies end first)."""
-        return [job for job in self.jobs.values() if job.transient is TransientMode.NONE]
+        # A copy first: callbacks may submit (add jobs) from their thread meanwhile.
+        return [job for job in list(self.jobs.values()) if job.transient is TransientMode.NONE]
 
     def wait(self) -> None:
-        """Block until every job submitted so far has ended (transient jobs: if they were needed)."""
-        for job in self._awaited_jobs():
-            while not job.wait_finished(0.5):
-                if self._stopped.is_set():
-                    raise KeyboardInterrupt(f"experiment {self.name} was stopped")
+        """Block until every job submitted so far has ended (transient jobs: if they were needed),
+        with the callbacks and dynamic outputs of the plan, and the jobs these submitted."""
+        while True:
+            for job in self._awaited_jobs():
+                while not job.wait_finished(0.5):
+                    self._check_stopped()
+            if self._plan_work is None:
+                return
+            self._plan_work.settle(self._check_stopped)
+            if all(job.finished for job in self._awaited_jobs()):
+                return
+
+    def _check_stopped(self) -> None:
+        if self._stopped.is_set():
+            raise KeyboardInterrupt(f"experiment {self.name} was stopped")
 
     def stop(self) -> None:
         """Stop submitting and waiting; running jobs are left running."""

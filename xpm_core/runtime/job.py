@@ -6,7 +6,7 @@ import enum
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from xpm_core.config.generators import GenerationContext
 from xpm_core.names import check_name
@@ -96,6 +96,9 @@ class Job:
         #: Set when its driver leaves before starting it: it must not start any more.
         self.detached = False
         self._finished = threading.Event()
+        #: Called once when the job ends done (``when_done``), from the scheduler's loop: they must not block.
+        self._done_listeners: list[Callable[[], None]] = []
+        self._listeners_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"Job({self.task_id}/{self.identifier}, {self.state})"
@@ -138,6 +141,22 @@ class Job:
 
     def mark_finished(self) -> None:
         self._finished.set()
+        if self.state is JobState.DONE:
+            with self._listeners_lock:
+                listeners, self._done_listeners = self._done_listeners, []
+            for listener in listeners:
+                listener()
+
+    def when_done(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` once when the job has ended done: now if it has, else when it does.
+
+        A job that ends in error keeps its listeners: resubmitted, it may end done later.
+        """
+        with self._listeners_lock:
+            if not (self.finished and self.state is JobState.DONE):
+                self._done_listeners.append(listener)
+                return
+        listener()
 
     def reset_finished(self) -> None:
         self._finished.clear()
@@ -157,13 +176,29 @@ def dependencies_of(task: ConfigMixin) -> set[Job]:
     from xpm_core.config.walk import postorder
 
     found: set[Job] = set()
-    for config, _ in postorder(task, recurse_task=True):
-        job = config.__xpm__.job
-        if isinstance(job, Job) and config is not task:
-            found.add(job)
+    for config, _ in postorder(task, recurse_task=False):
+        info = config.__xpm__
+        producers = [config, info.task]
+        if info.is_dynamic_task:
+            # A dynamic output (watch_output) exists once registered: it does not wait for its task.
+            producers.pop()
+        for producer in producers:
+            job = getattr(getattr(producer, "__xpm__", None), "job", None)
+            if isinstance(job, Job) and producer is not task:
+                found.add(job)
     for extra in task.__xpm__.dependencies:
         job = getattr(getattr(extra, "__xpm__", None), "job", None)
         if isinstance(job, Job):
             found.add(job)
     return found
 
+
+def adopt_listener_dependencies(job: Job) -> None:
+    """Move what launcher listeners added to ``job.dependencies`` (experimaestro style: token
+    dependencies, tasks) to where xpm reads them: the task's explicit dependencies."""
+    extra = [dependency for dependency in job.dependencies if not isinstance(dependency, Job)]
+    if not extra:
+        return
+    job.dependencies = {dependency for dependency in job.dependencies if isinstance(dependency, Job)}
+    job.config.__xpm__.add_dependencies(*extra)
+    job.dependencies |= dependencies_of(job.config)

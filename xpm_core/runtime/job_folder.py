@@ -34,7 +34,7 @@ def write_job_folder(job: Job) -> JobLaunch:
         connector.mkdir(job.path / PARTIALS_LINKS)
         connector.symlink(partial, job.path / PARTIALS_LINKS / name)
     script = job.file("py")
-    connector.write_text(script, job_script(user_python_paths()), executable=True)
+    connector.write_text(script, job_script(user_python_paths(), job.launcher.launcher_info_code()), executable=True)
     return JobLaunch(
         job_id=job.identifier,
         task_id=job.task_id,

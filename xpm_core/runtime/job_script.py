@@ -27,9 +27,14 @@ def user_python_paths() -> list[str]:
     return list(dict.fromkeys(paths))
 
 
-def job_script(python_paths: Iterable[str]) -> str:
-    """The content of ``NAME.py``; it finds its job directory from its own location."""
+def job_script(python_paths: Iterable[str], launcher_code: str = "") -> str:
+    """The content of ``NAME.py``; it finds its job directory from its own location.
+
+    ``launcher_code`` (the launcher's ``launcher_info_code()``) runs before the task.
+    """
     inserts = "".join(f"sys.path.insert(0, {path!r})\n" for path in reversed(list(python_paths)))
+    if launcher_code.strip():
+        inserts += "# from the launcher (launcher_info_code)\n" + launcher_code.rstrip("\n") + "\n"
     return (
         f"#!{sys.executable}\n"
         "# xpm job script: launchers run it; 'python NAME.py' runs the job again by hand.\n"

@@ -203,6 +203,7 @@ class Scheduler:
         if not await self._prepare(job):
             return
 
+        await self._resolve_launcher(job)
         tokens = token_dependencies(job)
         await self._acquire_tokens(job, tokens)
         try:
@@ -217,6 +218,18 @@ class Scheduler:
                     logger.info("%s timed out: restart %d of %d", job, job.retry_count, job.max_retries)
         finally:
             await self._release_tokens(job, tokens)
+
+    async def _resolve_launcher(self, job: Job) -> None:
+        """A launcher choosing per job (``DynamicLauncher``) gives the one that starts it, now."""
+        if type(job.launcher).resolve is Launcher.resolve:
+            return  # the common case: no thread hop per job
+        # In a thread: DynamicLauncher.update() may ask a batch system, and listeners are user code.
+        chosen = await asyncio.to_thread(job.launcher.resolve, job)
+        if chosen is job.launcher:
+            return
+        logger.info("%s: %r chose %r", job, job.launcher, chosen)
+        job.launcher = chosen
+        job.environment = {**job.environment, **chosen.environ}
 
     async def _prepare(self, job: Job) -> bool:
         """Run the ``Prepare`` configurations the job uses (each once); ``False`` if one failed."""

@@ -61,6 +61,11 @@ def xpm_commands() -> Iterator[CommandType]:
         summary="Show the launcher that launchers.py chooses for a requirement spec.",
     )
     yield CommandType(
+        name="launchers",
+        factory="xpm_core.cli.launchers_command:launchers_group",
+        summary="Write a launchers.py for this machine (launchers direct generate).",
+    )
+    yield CommandType(
         name="jobs",
         factory="xpm_core.cli.jobs_command:jobs_group",
         summary="List, kill and clean jobs (--filter EXPR); show a job's log or folder.",
