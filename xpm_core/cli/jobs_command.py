@@ -186,7 +186,10 @@ def list_command(
     workspace: Path, experiment: Optional[str], filter_text: Optional[str], show_tags: bool, fullpath: bool,
     count: Optional[int],
 ) -> None:
-    """List jobs, most recently submitted first: STATE TASK_ID/HASH (RUNNING 42% when a job reports progress)."""
+    """List jobs, most recently submitted first: STATE TASK_ID/HASH.
+
+    A running job that reports its progress shows it after its state: RUNNING 42%.
+    """
     index = _open_index(workspace)
     try:
         jobs = _select(index, experiment, filter_text, count, paths=fullpath, tags=show_tags)
