@@ -45,7 +45,7 @@ def read_progress(job_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
     levels = content.get("levels") if isinstance(content, dict) else None
     if not isinstance(levels, list):
         return []
-    result = []
+    result: list[dict[str, Any]] = []
     for entry in levels:
         if not isinstance(entry, dict):
             continue

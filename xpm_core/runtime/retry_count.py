@@ -22,7 +22,7 @@ STATUS_FILE = Path(".experimaestro") / "status.json"
 
 def _status(connector: Connector, job_dir: Path) -> dict[str, Any]:
     try:
-        content = json.loads(connector.read_text(job_dir / STATUS_FILE))
+        content = json.loads(connector.read_text(str(job_dir / STATUS_FILE)))
     except FileNotFoundError:
         return {}
     except (OSError, ValueError) as exc:  # unreadable: start afresh rather than fail the job
@@ -41,5 +41,5 @@ def write_retry_count(connector: Connector, job_dir: Path, count: int) -> None:
     """Record ``count`` in the job folder, keeping the file's other keys."""
     status = _status(connector, job_dir)
     status["retry_count"] = count
-    connector.mkdir(job_dir / STATUS_FILE.parent)
-    connector.write_text(job_dir / STATUS_FILE, json.dumps(status))
+    connector.mkdir(str(job_dir / STATUS_FILE.parent))
+    connector.write_text(str(job_dir / STATUS_FILE), json.dumps(status))
