@@ -291,7 +291,7 @@ def test_clean_asks_first_and_then_deletes_a_finished_job(own_grid_workspace: Pa
 def test_a_running_job_row_shows_its_progress() -> None:
     import attrs
 
-    from xpm_core.plugin.workspace import JobSummary
+    from xpm_core.plugin import JobSummary
 
     job = JobSummary(job_id="ab" * 32, task_id="pkg.learn", path="/ws/jobs/pkg.learn/abab", state="running",
                      failure_reason=None, submitted_time=None, started_time=None, ended_time=None, exit_code=None,
