@@ -92,6 +92,9 @@ def test_progress_of_a_running_task_is_seen_by_jobs_list_the_api_and_the_console
     try:
         wait_for(lambda: list(workspace.glob("jobs/tasks.learn/*/reported")), "the task to report progress")
         [job_dir] = (workspace / "jobs" / "tasks.learn").iterdir()
+        levels = [{"level": 0, "value": 0.42, "desc": "epochs"}, {"level": 1, "value": 0.5, "desc": "batches"}]
+        # the writer thread writes the first call at once, the second one an interval later
+        poll(lambda: read_progress(job_dir) == levels, "both levels to be written")
 
         line = poll(lambda: next((row for row in listed(workspace).splitlines() if "RUNNING 42%" in row), None),
                     "xpm jobs list to show the progress")
@@ -99,8 +102,7 @@ def test_progress_of_a_running_task_is_seen_by_jobs_list_the_api_and_the_console
 
         with WorkspaceAPI(workspace) as api:
             detail = api.job(f"tasks.learn/{job_dir.name}")
-            assert detail.job.progress == [{"level": 0, "value": 0.42, "desc": "epochs"},
-                                           {"level": 1, "value": 0.5, "desc": "batches"}]
+            assert detail.job.progress == levels
             [row] = api.jobs().jobs
             assert row.progress == detail.job.progress
 
