@@ -28,6 +28,8 @@ _LAZY_EXPORTS: dict[str, str] = {
     "RunMode": "xpm_core.runtime.experiment",
     "GracefulTimeout": "xpm_core.runtime.errors",
     "TaskCancelled": "xpm_core.runtime.errors",
+    "progress": "xpm_core.runtime.task_progress",
+    "tqdm": "xpm_core.runtime.task_progress",
     "TransientMode": "xpm_core.runtime.job",
     "Prepare": "xpm_core.runtime.prepare",
     "Launcher": "xpm_core.plugin.launcher",
@@ -158,6 +160,7 @@ if TYPE_CHECKING:  # pragma: no cover - static analysers see real imports
     from xpm_core.runtime.job import Job, TransientMode
     from xpm_core.runtime.prepare import Prepare
     from xpm_core.runtime.scheduler import Scheduler
+    from xpm_core.runtime.task_progress import progress, tqdm
     from xpm_core.serialization.context import SerializationContext
     from xpm_core.serialization.experiment_info import ExperimentInfo, load_configs, load_xp_info
     from xpm_core.serialization.files import (

@@ -3,6 +3,9 @@
 Generated ``NAME.py`` scripts call :func:`run_job`; ``python -m xpm_core.run JOBDIR`` does the same.
 The job holds ``NAME.lock`` while it runs, so a second driver never starts it twice; it writes
 ``NAME.failed`` (JSON, with the reason) on failure, and ``NAME.done`` atomically and last on success.
+
+In a multi-process job (``SLURM_PROCID``, ``RANK`` or ``LOCAL_RANK`` above 0, see
+``xpm_core.runtime.rank``) only rank 0 does all this; the other processes just run the task.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import time
 import traceback
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, Callable
 
 from xpm_core.runtime.errors import GracefulTimeout, TaskCancelled
 
@@ -54,6 +57,19 @@ class JobRunner:
         os.chdir(self.job_dir)
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
+        from xpm_core.runtime.rank import process_rank
+
+        rank = process_rank()
+        if rank > 0:
+            # Rank 0 holds the lock and writes the markers; waiting for its lock would deadlock
+            # a distributed task whose ranks wait for each other.
+            logger.info("process rank %d: running the task without locks or markers", rank)
+            try:
+                self._run_task()
+            except BaseException:  # noqa: BLE001 - the exit code says it; rank 0 records the failure
+                traceback.print_exc()
+                return 1
+            return 0
         logger.info("locking %s", self.path("lock"))
         # fcntl directly rather than the local connector: job processes import as little as possible.
         fd = os.open(self.path("lock"), os.O_RDWR | os.O_CREAT, 0o666)
@@ -71,9 +87,17 @@ class JobRunner:
             os.close(fd)  # releases the lock
 
     def _execute(self) -> int:
+        from xpm_core.runtime import task_progress
+        from xpm_core.runtime.progress_file import remove_progress
+
         started = time.time()
+        remove_progress(self.job_dir)  # an earlier attempt's progress is not this one's
+        task_progress.start_reporting(self.job_dir)
         try:
-            self._run_task()
+            try:
+                self._run_task()
+            finally:
+                task_progress.stop_reporting()
             if self.cancelled:
                 raise TaskCancelled("the task ignored its cancellation")
         except BaseException as exc:  # every way out must leave a marker
@@ -93,20 +117,35 @@ class JobRunner:
         return 0
 
     def _run_task(self) -> None:
-        from xpm_core.serialization.params import from_task_dir
+        execute_task(self.job_dir)
 
-        config = from_task_dir(self.job_dir)
-        objects: dict[int, Any] = {}
-        task = config.instance(objects=objects)
-        provider = os.environ.get(REMAINING_TIME_ENV)
-        if provider:  # set by launchers that know the job's time limit (e.g. xpm-slurm)
-            import pkgutil
 
-            task.__xpm_remaining_time__ = pkgutil.resolve_name(provider)
-        for init_task in config.__xpm__.init_tasks:
-            init_task.instance(objects=objects).execute()
+def execute_task(job_dir: Path) -> None:
+    """Rebuild the task of ``job_dir/params.json``, run its init tasks, then execute it (no marker)."""
+    load_task(job_dir)()
+
+
+def load_task(job_dir: Path) -> Callable[[], None]:
+    """Rebuild the task of ``job_dir/params.json``; returns what runs its init tasks and executes it."""
+    from xpm_core.serialization.params import from_task_dir
+
+    config = from_task_dir(job_dir)
+    objects: dict[int, Any] = {}
+    task = config.instance(objects=objects)
+    provider = os.environ.get(REMAINING_TIME_ENV)
+    if provider:  # set by launchers that know the job's time limit (e.g. xpm-slurm)
+        import pkgutil
+
+        task.__xpm_remaining_time__ = pkgutil.resolve_name(provider)
+    init_tasks = [init_task.instance(objects=objects) for init_task in config.__xpm__.init_tasks]
+
+    def run() -> None:
+        for init_task in init_tasks:
+            init_task.execute()
         logger.info("running %s", config.__xpmtype__.identifier)
         task.execute()
+
+    return run
 
 
 def run_job(script: str) -> None:

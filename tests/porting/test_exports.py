@@ -23,8 +23,6 @@ NOT_SUPPORTED: dict[tuple[str, str], str] = {
             "GracefulExperimentExit",
             "Workspace",
             "set_launcher",
-            "progress",
-            "tqdm",
             "LauncherRegistry",
         )
     },

@@ -186,7 +186,10 @@ def list_command(
     workspace: Path, experiment: Optional[str], filter_text: Optional[str], show_tags: bool, fullpath: bool,
     count: Optional[int],
 ) -> None:
-    """List jobs, most recently submitted first: STATE TASK_ID/HASH."""
+    """List jobs, most recently submitted first: STATE TASK_ID/HASH.
+
+    A running job that reports its progress shows it after its state: RUNNING 42%.
+    """
     index = _open_index(workspace)
     try:
         jobs = _select(index, experiment, filter_text, count, paths=fullpath, tags=show_tags)
@@ -194,7 +197,22 @@ def list_command(
         index.close()
     if not jobs:
         click.echo(_nothing_selected(experiment, filter_text), err=True)
-    _write(_lines(jobs, fullpath, show_tags))
+    _write(_with_progress(_lines(jobs, fullpath, show_tags), jobs, workspace))
+
+
+def _with_progress(lines: list[str], jobs: list[JobLine], workspace: Path) -> list[str]:
+    """``RUNNING 42%`` for the running jobs that report their progress (read from their folders)."""
+    from xpm_core.plugin.job_state import JobState
+    from xpm_core.runtime.progress_file import progress_label, read_progress
+
+    width = len(_state_labels()[JobState.RUNNING])
+    for position in [i for i, job in enumerate(jobs) if job.state is JobState.RUNNING]:
+        job = jobs[position]
+        folder = job.path or workspace / "jobs" / job.task_id / job.job_id
+        label = progress_label(read_progress(folder))
+        if label is not None:
+            lines[position] = f"{'RUNNING ' + label:<{width}}" + lines[position][width:]
+    return lines
 
 
 # -- kill and clean (the workspace API's actions, printed as the CLI prints them) ------------------

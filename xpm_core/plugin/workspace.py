@@ -102,6 +102,9 @@ class JobSummary:
     experiment_id: Optional[str]
     run_id: Optional[str]
     tags: dict[str, Any] = attrs.field(factory=dict)
+    #: What a running job last reported, outermost level first: ``[{level, value, desc}]``
+    #: (``value`` in [0, 1]); empty for a job that is not running or reports nothing.
+    progress: list[dict[str, Any]] = attrs.field(factory=list)
 
     @property
     def full_id(self) -> str:
@@ -604,8 +607,17 @@ def _summary(record: JobRecord) -> JobSummary:
         failure_reason=record.failure_reason, submitted_time=record.submitted_time,
         started_time=record.started_time, ended_time=record.ended_time, exit_code=record.exit_code,
         retry_count=record.retry_count, experiment_id=record.experiment_id, run_id=record.run_id,
-        tags=dict(record.tags),
+        tags=dict(record.tags), progress=_progress(record),
     )
+
+
+def _progress(record: JobRecord) -> list[dict[str, Any]]:
+    """The progress file of a running job (one small read per running row of a page; none otherwise)."""
+    if record.state is not JobState.RUNNING:
+        return []
+    from xpm_core.runtime.progress_file import read_progress
+
+    return read_progress(record.path)
 
 
 def _name(record: JobRecord) -> str:

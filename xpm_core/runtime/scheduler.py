@@ -181,12 +181,14 @@ class Scheduler:
         if marker is not None and marker.state is JobState.DONE:
             self.set_state(job, JobState.DONE)
             return
+        retrying = False  # whether the next start restarts a timed-out attempt
         live = await self._live_process(job)
         if live is not None:
             restart = await self._follow(job, *live)
             await self._release_tokens(job, token_dependencies(job))
             if not restart:
                 return
+            retrying = True
 
         if not self._needed[job.identifier].is_set():
             self.set_state(job, JobState.UNSCHEDULED)  # transient: runs only if a job needs it
@@ -209,13 +211,14 @@ class Scheduler:
         try:
             async with self._slot(job.launcher):
                 while True:
+                    if not await self._count_retry(job, retrying):
+                        return
                     started = await self._launch(job)
                     if started is None:  # another driver ran it meanwhile
                         return
                     if not await self._follow(job, *started):
                         return
-                    job.retry_count += 1
-                    logger.info("%s timed out: restart %d of %d", job, job.retry_count, job.max_retries)
+                    retrying = True
         finally:
             await self._release_tokens(job, tokens)
 
@@ -230,6 +233,31 @@ class Scheduler:
         logger.info("%s: %r chose %r", job, job.launcher, chosen)
         job.launcher = chosen
         job.environment = {**job.environment, **chosen.environ}
+
+    async def _count_retry(self, job: Job, retrying: bool) -> bool:
+        """Before starting a resumable job: if its last attempt timed out (seen by this driver, or
+        by its markers after an earlier driver), count the retry on disk; ``False`` when none is left."""
+        if not job.resumable:
+            return True
+        from xpm_core.runtime.retry_count import read_retry_count, write_retry_count
+        from xpm_core.workspace.disk import read_final_marker
+
+        connector = job.launcher.connector
+        job.retry_count = max(job.retry_count, await asyncio.to_thread(read_retry_count, connector, job.path))
+        if not retrying:
+            marker = read_final_marker(job.path, job.task_id)
+            retrying = marker is not None and marker.failure_reason == "timeout"
+        if not retrying:
+            return True
+        if job.retry_count >= job.max_retries:
+            logger.warning("%s timed out and has no retry left (%d of max_retries=%d): not restarted",
+                           job, job.retry_count, job.max_retries)
+            self.set_state(job, JobState.ERROR, "timeout")
+            return False
+        job.retry_count += 1
+        await asyncio.to_thread(write_retry_count, connector, job.path, job.retry_count)
+        logger.info("%s timed out: restart %d of %d", job, job.retry_count, job.max_retries)
+        return True
 
     async def _prepare(self, job: Job) -> bool:
         """Run the ``Prepare`` configurations the job uses (each once); ``False`` if one failed."""
@@ -351,6 +379,8 @@ class Scheduler:
         def on_state(state: ProcessState) -> None:
             if state.status is ProcessStatus.RUNNING:
                 self.set_state(job, JobState.RUNNING)
+                if logger.isEnabledFor(logging.DEBUG):
+                    _log_progress(job)
 
         job.process = ref
         key = _launcher_key(launcher)
@@ -398,6 +428,16 @@ class Scheduler:
         self.set_state(job, state, reason)
         return False
 
+
+
+def _log_progress(job: Job) -> None:
+    """Log the job's reported progress when it changed (debug level only: one small file read a poll)."""
+    from xpm_core.runtime.progress_file import progress_text, read_progress
+
+    text = progress_text(read_progress(job.path))
+    if text and text != getattr(job, "_logged_progress", None):
+        job._logged_progress = text  # type: ignore[attr-defined]
+        logger.debug("%s progress: %s", job, text)
 
 
 def _launcher_key(launcher: Launcher) -> tuple:

@@ -285,3 +285,17 @@ def test_clean_asks_first_and_then_deletes_a_finished_job(own_grid_workspace: Pa
         assert job.job_id[:12] not in column(screen.table, "Job")
 
     drive(own_grid_workspace, scenario, experiment_id="grid")
+
+
+
+def test_a_running_job_row_shows_its_progress() -> None:
+    import attrs
+
+    from xpm_core.plugin import JobSummary
+
+    job = JobSummary(job_id="ab" * 32, task_id="pkg.learn", path="/ws/jobs/pkg.learn/abab", state="running",
+                     failure_reason=None, submitted_time=None, started_time=None, ended_time=None, exit_code=None,
+                     retry_count=None, experiment_id=None, run_id=None,
+                     progress=[{"level": 0, "value": 0.42, "desc": "epochs"}])
+    assert str(JobsScreen.cells(job, [], 0.0)[0]) == "RUNNING 42%"
+    assert str(JobsScreen.cells(attrs.evolve(job, progress=[]), [], 0.0)[0]) == "RUNNING"

@@ -26,6 +26,20 @@ def state_text(state: str | None) -> Text:
     return Text(value.upper(), style=STATE_STYLES.get(value, ""))
 
 
+def progress_text(levels: list[dict[str, Any]]) -> str:
+    """A running job's reported progress, outermost level first: ``42% epochs › 7%`` ("" if none)."""
+    return " › ".join(f"{int(level['value'] * 100)}%" + (f" {level['desc']}" if level.get("desc") else "")
+                      for level in levels)
+
+
+def job_state_text(state: str | None, progress: list[dict[str, Any]]) -> Text:
+    """The state of a job in a table, with the outermost level of its progress: ``RUNNING 42%``."""
+    text = state_text(state)
+    if progress:
+        text.append(f" {int(progress[0]['value'] * 100)}%", style="blue")
+    return text
+
+
 def status_text(status: str | None) -> Text:
     styles = {"running": "bold blue", "done": "green", "failed": "bold red", "detached": "yellow"}
     return Text(status or "?", style=styles.get(status or "", "dim"))

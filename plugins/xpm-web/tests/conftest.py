@@ -123,6 +123,9 @@ class Chatty(Task):
     """Writes a numbered line to stderr every 0.1 s until released (to follow a growing log)."""
 
     def execute(self):
+        from xpm_core import progress
+
+        progress(0.5, desc="lines")  # shown in the jobs table and on the job's page
         release = Path(os.environ["XPM_WEB_TEST_DIR"]) / "release-chatty"
         count = 0
         while not release.exists() and count < 3000:

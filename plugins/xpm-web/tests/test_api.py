@@ -199,3 +199,17 @@ def test_the_event_stream_reports_changes(app, fake_workspace):
     fake.close()
     assert b"event: change" in next(chunks)
     response.close()
+
+
+def test_a_running_job_shows_the_progress_it_reports(client, fake_workspace):
+    # what a task's progress(...) calls leave in its folder (docs/running.md)
+    status = fake_workspace / "jobs" / RUNNING_TASK / RUNNING / ".experimaestro"
+    status.mkdir(parents=True, exist_ok=True)
+    (status / "progress.json").write_text(
+        '{"levels": [{"level": 0, "value": 0.42, "desc": "epochs"}, {"level": 1, "value": 0.5, "desc": null}]}')
+    page = client.get(f"/api/jobs?experiment={EXPERIMENT_ID}&run=latest").get_json()
+    progress = {job["job_id"]: job["progress"] for job in page["jobs"]}
+    assert progress == {DONE: [], FAILED: [],
+                        RUNNING: [{"level": 0, "value": 0.42, "desc": "epochs"}, {"level": 1, "value": 0.5, "desc": None}]}
+    assert client.get(f"/api/jobs/{RUNNING_TASK}/{RUNNING}").get_json()["job"]["progress"] == progress[RUNNING]
+    assert "42% epochs › 50%" in client.get(f"/jobs/{RUNNING_TASK}/{RUNNING}").get_data(as_text=True)

@@ -100,10 +100,13 @@ def test_follow_filter_watch_and_kill_a_real_experiment(browser, scenario, wait)
     assert browser.execute_script("return window.__notReloaded === true;")
     assert latency < 5, f"the page showed the job's end {latency:.2f} s after its release"
 
+    # The progress a running task reports is shown beside its state, and on its page.
+    until(browser, lambda: by_task(rows(browser), "chatty")["state"] == "running 50% lines", "the chatty progress")
     # Follow a growing log on the job's page.
     chatty = by_task(rows(browser), "chatty")
     browser.find_element(By.CSS_SELECTOR, f'tr[data-job="{chatty["job"]}"] td a').click()
     log = until(browser, lambda: browser.find_element(By.ID, "log"), "the log box")
+    until(browser, lambda: browser.find_element(By.ID, "job-progress").text == "50% lines", "the progress on the page")
 
     def last_line() -> int:
         lines = [line for line in log.text.splitlines() if line.startswith("chatty line ")]

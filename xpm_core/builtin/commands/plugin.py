@@ -66,6 +66,11 @@ def xpm_commands() -> Iterator[CommandType]:
         summary="Write a launchers.py for this machine (launchers direct generate).",
     )
     yield CommandType(
+        name="run",
+        factory="xpm_core.cli.run_command:run_command",
+        summary="Run the task of a job folder's params.json by hand, here (no lock, no marker).",
+    )
+    yield CommandType(
         name="jobs",
         factory="xpm_core.cli.jobs_command:jobs_group",
         summary="List, kill and clean jobs (--filter EXPR); show a job's log or folder.",

@@ -134,7 +134,7 @@ class ConsoleMonitor(Monitor):
             room = max(shutil.get_terminal_size().lines - _RESERVED_LINES - 2 * len(failed), 3)
             shown = jobs[:room]
         rows = [("STATE", "JOB", "TAGS")]
-        rows += [(job.state.name, f"{job.task_id}/{job.job_id[:12]}", _tags(job.tags)) for job in shown]
+        rows += [(_state(job), f"{job.task_id}/{job.job_id[:12]}", _tags(job.tags)) for job in shown]
         lines.extend(_table(rows))
         if len(shown) < len(jobs):
             lines.append(f"  ... and {len(jobs) - len(shown)} more")
@@ -144,6 +144,16 @@ class ConsoleMonitor(Monitor):
                 lines.append(f"  {job.task_id}/{job.job_id[:12]} ({job.failure_reason or 'failed'})")
                 lines.append(f"    log: {log_path(job)}")
         return "\n".join(lines)
+
+
+def _state(job: JobRecord) -> str:
+    """The state column: ``RUNNING 42% epochs › 7%`` for a running job reporting its progress."""
+    if job.state is not JobState.RUNNING:
+        return job.state.name
+    from xpm_core.runtime.progress_file import progress_text, read_progress
+
+    levels = read_progress(job.path)
+    return f"RUNNING {progress_text(levels)}" if levels else "RUNNING"
 
 
 def _table(rows: Sequence[Sequence[str]]) -> list[str]:

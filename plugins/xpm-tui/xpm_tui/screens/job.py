@@ -15,7 +15,7 @@ from textual.widgets import Footer, Static
 
 from xpm_core.plugin import JobDetail, WorkspaceAPIError
 from xpm_tui.actions import confirm_and_act
-from xpm_tui.formatting import duration, state_text, timestamp
+from xpm_tui.formatting import duration, progress_text, state_text, timestamp
 from xpm_tui.screens.base import ViewScreen
 
 
@@ -91,6 +91,7 @@ def render_detail(detail: JobDetail) -> Group:
         ("Ended", timestamp(job.ended_time)),
         ("Duration", duration(job.started_time, job.ended_time)),
         ("Exit code", "-" if job.exit_code is None else str(job.exit_code)),
+        ("Progress", progress_text(job.progress) or "-"),
         ("Retries", str(job.retry_count or 0)),
     ]
     for label, value in rows:

@@ -12,7 +12,14 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from xpm_core.plugin import JobPage, JobSummary, RunSummary, WorkspaceAPIError
 from xpm_tui.actions import confirm_and_act
-from xpm_tui.formatting import counts_text, duration, state_text, status_text, tag_value, timestamp
+from xpm_tui.formatting import (
+    counts_text,
+    duration,
+    job_state_text,
+    status_text,
+    tag_value,
+    timestamp,
+)
 from xpm_tui.screens.base import ViewScreen
 
 #: Jobs fetched at once: what a screen shows, a few times over (the index is never read whole).
@@ -186,7 +193,7 @@ class JobsScreen(ViewScreen):
 
     @staticmethod
     def cells(job: JobSummary, tag_names: list[str], now: float) -> list[Any]:
-        return [state_text(job.state), job.task_id, job.job_id[:12],
+        return [job_state_text(job.state, job.progress), job.task_id, job.job_id[:12],
                 *(tag_value(job.tags.get(name)) for name in tag_names),
                 timestamp(job.submitted_time), duration(job.started_time, job.ended_time, now)]
 

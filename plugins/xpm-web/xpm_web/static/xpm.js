@@ -78,6 +78,11 @@ function shortTask(taskId) { return taskId.split(".").pop(); }
 
 function stateBadge(state) { return el("span", { class: `state ${state}` }, state); }
 
+// A running job's reported progress, outermost level first: "42% epochs › 7%".
+function progressText(levels) {
+  return (levels || []).map((level) => `${Math.floor(level.value * 100)}%${level.desc ? ` ${level.desc}` : ""}`).join(" › ");
+}
+
 function counts(jobCounts) {
   const order = ["running", "scheduled", "ready", "waiting", "unscheduled", "done", "error", "transient"];
   return order.filter((state) => jobCounts[state])
@@ -262,7 +267,8 @@ function runPage() {
       if (kill) kill.addEventListener("click", async () => { await act("/api/actions/kill", { jobs: [jobRef(job)] }, `kill ${shortTask(job.task_id)}/${job.job_id.slice(0, 8)}`); load(); });
       return el("tr", { dataset: { job: job.job_id, state: job.state } },
         el("td", {}, box),
-        el("td", { class: "state-cell" }, stateBadge(job.state)),
+        el("td", { class: "state-cell" }, stateBadge(job.state),
+          job.progress && job.progress.length ? el("span", { class: "progress" }, ` ${progressText(job.progress)}`) : ""),
         el("td", { title: job.task_id }, shortTask(job.task_id)),
         el("td", {}, el("a", { href: jobURL(job) }, el("code", {}, job.job_id.slice(0, 12)))),
         tags.map((tag) => el("td", { class: "tag" }, tag in job.tags ? JSON.stringify(job.tags[tag]) : "")),
@@ -342,6 +348,7 @@ function jobPage() {
       document.getElementById(id).textContent = formatTime(value);
     }
     document.getElementById("job-exit").textContent = job.exit_code === null ? "—" : job.exit_code;
+    document.getElementById("job-progress").textContent = progressText(job.progress) || "—";
     const reason = (detail.failure && detail.failure.reason) || job.failure_reason;
     document.getElementById("job-failure").hidden = !reason;
     document.getElementById("job-failure-text").textContent = reason || "";
