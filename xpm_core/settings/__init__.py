@@ -10,6 +10,8 @@ from xpm_core.lazy_exports import lazy_getattr
 _LAZY_EXPORTS: dict[str, str] = {
     "Settings": "xpm_core.settings.settings_file",
     "WorkspaceSettings": "xpm_core.settings.settings_file",
+    "HistorySettings": "xpm_core.settings.settings_file",
+    "ServerSettings": "xpm_core.settings.settings_file",
     "SettingsError": "xpm_core.settings.errors",
     "UnknownWorkspaceError": "xpm_core.settings.settings_file",
     "load_settings": "xpm_core.settings.settings_file",
