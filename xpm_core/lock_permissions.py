@@ -59,7 +59,12 @@ def register_workspace(workspace: Union[str, os.PathLike], lock_mode: str | None
 def effective_lock_mode(workspace: Union[str, os.PathLike], lock_mode: str | None) -> str:
     """The lock mode that applies in ``workspace``: ``XPM_LOCK_MODE`` if set, else ``lock_mode``."""
     override = os.environ.get(LOCK_MODE_ENV)
-    return check_lock_mode(override or lock_mode or DEFAULT_LOCK_MODE)
+    if override:
+        try:
+            return check_lock_mode(override)
+        except ValueError as error:
+            raise ValueError(f"{LOCK_MODE_ENV}={override!r}: {error}") from None
+    return check_lock_mode(lock_mode or DEFAULT_LOCK_MODE)
 
 
 def lock_file_mode(path: Union[str, os.PathLike]) -> int | None:

@@ -63,18 +63,14 @@ def _check_writable(path: Path) -> None:
 
 def _check_git(run: RunFunction, action: Any) -> None:
     """Apply ``dirty_git`` to the repository holding the plan's code."""
-    from xpm_core.experiments.schema import DirtyGitAction
-    from xpm_core.runtime.environment import git_projects
+    from xpm_core.runtime.dirty_git import DirtyGitError, check_dirty_git
 
-    if action is DirtyGitAction.IGNORE or run.project_path is None:
+    if run.project_path is None:
         return
-    for project in git_projects([str(run.project_path)]):
-        if not project["dirty"]:
-            continue
-        message = f"the code in {project['path']} has uncommitted changes (commit {project['commit_short']})"
-        if action is DirtyGitAction.ERROR:
-            raise CommandError(f"{message}; commit them, or set dirty_git: warn", 1)
-        click.echo(f"xpm: warning: {message}: the run cannot be traced back to a commit", err=True)
+    try:
+        check_dirty_git([run.project_path], action, setting="dirty_git: warn")
+    except DirtyGitError as error:
+        raise CommandError(str(error), 1) from None
 
 
 def _start_watchers(xp: experiment, view: str | None, options: dict[str, Any],
@@ -282,7 +278,8 @@ def _run(
     from xpm_core.experiments.run_function import user_code_failure
     from xpm_core.runtime.experiment import experiment
 
-    xp = experiment(settings, experiment_id, run_mode=mode, env=env)
+    # dirty_git was applied by the command itself, to the plan's repository.
+    xp = experiment(settings, experiment_id, run_mode=mode, env=env, dirty_git="ignore")
     watchers: list[Any] = []
     try:
         with xp:
