@@ -28,11 +28,13 @@ def web_options(port: int | None, host: str | None, token: str | None) -> dict[s
     server = server_settings()
     if token is None and not os.environ.get("XPM_WEB_TOKEN"):
         token = server.token
-    return {
+    options = {
         "port": port if port is not None else server.port,
         "host": host if host is not None else server.host,
-        "token": token,
     }
+    if token is not None:  # only then: a monitor of another plugin may take no token
+        options["token"] = token
+    return options
 
 
 def start_web_monitor(
