@@ -124,6 +124,7 @@ def test_the_values_of_an_experimaestro_file(tmp_path):
         ("history: {max_done: -1}\n", "history.max_done: expected 0 or more, found -1"),
         ("history: {max_kept: 3}\n", "history.max_kept: unknown key (did you mean 'max_done'?)"),
         ("server: {port: web}\n", "server.port: expected an integer, found a string ('web')"),
+        ("server: {port: 70000}\n", "server.port: expected a port from 0 (any free port) to 65535, found 70000"),
         ("workspaces: [{id: a, path: /a, lock_mode: group}]\n",
          "workspaces[0].lock_mode: expected inherit, umask or an octal mode such as \"0664\", found 'group'"),
         ("workspaces: [{id: a, path: /a, lock_mode: \"0999\"}]\n", "workspaces[0].lock_mode: expected inherit"),

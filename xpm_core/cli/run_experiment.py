@@ -111,14 +111,15 @@ def _start_watchers(xp: experiment, view: str | None, options: dict[str, Any],
 
 def _apply_watcher(watcher: str, polling_interval: float | None) -> None:
     """``--watcher`` / ``--polling-interval`` onto the scheduler, which polls launchers (see their help)."""
-    from xpm_core.runtime.scheduler import Scheduler
-
     watcher = watcher.lower()
     if watcher not in ("auto", "polling"):
         interval = f"every {polling_interval:g} s" if polling_interval else "at each launcher's interval"
         click.echo(f"xpm: note: --watcher {watcher}: xpm's driver has no file watcher; it polls the jobs' "
                    f"launchers {interval}", err=True)
-    Scheduler.polling_interval = polling_interval
+    if polling_interval is not None:
+        from xpm_core.runtime.scheduler import Scheduler
+
+        Scheduler.polling_interval = polling_interval
 
 
 def _stop_watchers(watchers: list[Any]) -> None:

@@ -150,7 +150,7 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
 
         self.keywords = ExperimentKeywords.given(
             unknown,
-            [name for name in inspect.signature(experiment.__init__).parameters if name not in ("self", "unknown")],
+            lambda: [name for name in inspect.signature(experiment.__init__).parameters if name not in ("self", "unknown")],
             register_signals=register_signals, project_paths=project_paths, dirty_git=dirty_git,
             no_environmental_impact=no_environmental_impact, no_db=no_db, host=host, port=port, token=token,
             wait_for_quit=wait_for_quit,

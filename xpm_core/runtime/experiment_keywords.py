@@ -14,7 +14,7 @@ import sys
 import threading
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
 
 import attrs
 
@@ -48,11 +48,11 @@ class ExperimentKeywords:
     wait_for_quit: bool = False
 
     @classmethod
-    def given(cls, unknown: dict[str, Any], valid: Iterable[str], **keywords: Any) -> ExperimentKeywords:
-        """Check the keywords (an unknown one is a TypeError suggesting the closest valid one) and warn
-        about the deprecated ones, pointing at the user's line."""
+    def given(cls, unknown: dict[str, Any], valid: Callable[[], Iterable[str]], **keywords: Any) -> ExperimentKeywords:
+        """Check the keywords (an unknown one is a TypeError suggesting the closest of ``valid()``) and
+        warn about the deprecated ones, pointing at the user's line."""
         if unknown:
-            raise TypeError(_unknown_message(sorted(unknown)[0], list(valid)))
+            raise TypeError(_unknown_message(sorted(unknown)[0], list(valid())))
         from xpm_core.experiments.schema import DirtyGitAction
 
         dirty_git = keywords.get("dirty_git", "warn")

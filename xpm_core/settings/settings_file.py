@@ -44,6 +44,11 @@ def _non_negative(instance: Any, attribute: attrs.Attribute, value: int) -> None
         raise ValueError(f"must be 0 or more, got {value}")
 
 
+def _port(instance: Any, attribute: attrs.Attribute, value: int) -> None:
+    if not 0 <= value <= 65535:
+        raise ValueError(f"expected a port from 0 (any free port) to 65535, found {value}")
+
+
 @attrs.frozen(kw_only=True)
 class HistorySettings:
     """How many finished runs of an experiment are kept (``history:``; pruning reads it)."""
@@ -56,7 +61,7 @@ class HistorySettings:
 class ServerSettings:
     """Defaults of the web monitor (``server:``): where it listens and the token of its URL."""
 
-    port: Optional[int] = None
+    port: Optional[int] = attrs.field(default=None, validator=attrs.validators.optional(_port))
     host: Optional[str] = None
     token: Optional[str] = None
 
@@ -202,7 +207,7 @@ def parse_settings(text: str, source: Path) -> Settings:
 def _inherit_history(data: dict[str, Any]) -> dict[str, Any]:
     """Workspaces without ``history`` take the top-level one (so ``WorkspaceSettings.history`` is the one to use)."""
     workspaces, history = data.get("workspaces"), data.get("history")
-    if history is None or not isinstance(workspaces, list):
+    if not isinstance(history, dict) or not isinstance(workspaces, list):
         return data
     return {
         **data,
@@ -290,6 +295,17 @@ def _retries(value: Any, _: type) -> int:
     return retries
 
 
+def _server_port(value: Any, _: type) -> Optional[int]:
+    if value is None:
+        return None
+    port = structure_integer(value, int)
+    try:
+        _port(None, None, port)  # type: ignore[arg-type]
+    except ValueError as error:
+        raise WrongValue(str(error)) from None
+    return port
+
+
 def _lock_mode(value: Any, _: type) -> Optional[str]:
     from xpm_core.lock_permissions import check_lock_mode
 
@@ -338,7 +354,11 @@ def _converter() -> cattrs.Converter:
     )
     converter.register_structure_hook(HistorySettings, history)
     converter.register_structure_hook(
-        ServerSettings, _mapping(make_dict_structure_fn(ServerSettings, converter), "the web monitor's settings")
+        ServerSettings,
+        _mapping(
+            make_dict_structure_fn(ServerSettings, converter, port=override(struct_hook=_server_port)),
+            "the web monitor's settings",
+        ),
     )
     workspace = _mapping(
         make_dict_structure_fn(
