@@ -178,6 +178,7 @@ def lock_modes(workspace: Path) -> dict[str, int]:
         "experiment": workspace / "experiments" / "locks" / "lock",
         "job (driver)": next(workspace.glob("jobs/*/*/*.lock")),
         "cache (job process)": next(workspace.glob("config/**/value.txt.lock")),
+        "index": workspace / ".xpm" / "index.db.lock",
     }
     return {kind: stat.S_IMODE(path.stat().st_mode) for kind, path in found.items()}
 
@@ -206,7 +207,8 @@ def shared(tmp_path: Path) -> Path:
 def test_by_default_lock_files_inherit_the_workspace_permissions(tmp_path, shared):
     run_plan(tmp_path, "path", str(shared))
     # Group-writable although the umask (022) would have made them 0644.
-    assert lock_modes(shared) == {"experiment": 0o664, "job (driver)": 0o664, "cache (job process)": 0o664}
+    assert lock_modes(shared) == {"experiment": 0o664, "job (driver)": 0o664, "cache (job process)": 0o664,
+                                  "index": 0o664}
 
 
 def test_lock_mode_of_the_settings_and_the_environment_override(tmp_path, shared):
