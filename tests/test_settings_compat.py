@@ -232,3 +232,16 @@ def test_a_wrong_xpm_lock_mode_is_a_clear_error(tmp_path):
                             capture_output=True, text=True, timeout=120, env=environment)
     assert result.returncode == 1
     assert "ValueError: XPM_LOCK_MODE='all': expected inherit, umask or an octal mode" in result.stderr
+
+
+def test_settings_of_the_workspace_an_experiment_is_given(tmp_path, monkeypatch):
+    from xpm_core.settings.settings_file import WorkspaceSettings, settings_of_workspace
+
+    monkeypatch.setenv("XPM_CONFIG_DIR", str(tmp_path))
+    alone = settings_of_workspace(tmp_path / "ws")  # no settings file: the defaults
+    assert (alone.path, alone.history, alone.lock_mode) == (tmp_path / "ws", HistorySettings(), None)
+    (tmp_path / "settings.yaml").write_text(experimaestro_settings(tmp_path))
+    assert settings_of_workspace(str(tmp_path / "main")).id == "main"  # configured: found by its path
+    assert settings_of_workspace(tmp_path / "ws").history == HistorySettings(max_done=3, max_failed=2)
+    given = WorkspaceSettings(id="x", path=tmp_path)
+    assert settings_of_workspace(given) is given

@@ -17,26 +17,23 @@ if TYPE_CHECKING:
     from xpm_core.runtime.experiment import experiment
 
 
-def configured_lock_mode(workdir: Any, workspace: Path) -> str | None:
+def configured_lock_mode(workdir: Any) -> str | None:
     """The workspace's ``lock_mode`` in settings.yaml (None: not set)."""
-    if hasattr(workdir, "lock_mode"):  # a WorkspaceSettings
+    if hasattr(workdir, "lock_mode"):  # a WorkspaceSettings: no need to read the file
         return workdir.lock_mode
     from xpm_core.settings.settings_file import settings_path
 
-    if not settings_path().exists():  # parsing YAML costs: only when there is a file
+    if not settings_path().exists():  # importing and parsing YAML costs: only when there is a file
         return None
-    from xpm_core.settings.settings_file import load_settings
+    from xpm_core.settings.settings_file import settings_of_workspace
 
-    for configured in load_settings().workspaces:
-        if configured.path == workspace:
-            return configured.lock_mode
-    return None
+    return settings_of_workspace(workdir).lock_mode
 
 
 def register(workspace: Path, workdir: Any) -> str:
     """At ``experiment(...)``: lock files this process creates in ``workspace`` follow its lock_mode
     (returned: ``inherit``, ``umask`` or ``0NNN``)."""
-    mode = effective_lock_mode(workspace, configured_lock_mode(workdir, workspace))
+    mode = effective_lock_mode(workspace, configured_lock_mode(workdir))
     register_workspace(workspace, mode)
     return mode
 

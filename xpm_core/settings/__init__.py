@@ -15,6 +15,7 @@ _LAZY_EXPORTS: dict[str, str] = {
     "SettingsError": "xpm_core.settings.errors",
     "UnknownWorkspaceError": "xpm_core.settings.settings_file",
     "load_settings": "xpm_core.settings.settings_file",
+    "settings_of_workspace": "xpm_core.settings.settings_file",
     "parse_settings": "xpm_core.settings.settings_file",
     "settings_path": "xpm_core.settings.settings_file",
     "SETTINGS_FILE": "xpm_core.settings.settings_file",

@@ -144,6 +144,21 @@ class Settings:
         )
 
 
+def settings_of_workspace(workdir: Union[WorkspaceSettings, str, os.PathLike]) -> WorkspaceSettings:
+    """The settings that apply to a workspace given as ``experiment(workdir, ...)`` takes it.
+
+    A ``WorkspaceSettings`` as it is; a path: the configured workspace at that path, else one
+    with the defaults (and the top-level ``history``). The settings file is read only when it
+    exists (reading YAML costs).
+    """
+    if isinstance(workdir, WorkspaceSettings):
+        return workdir
+    if settings_path().exists():
+        return load_settings().find_workspace(path=workdir)
+    resolved = _absolute(workdir)
+    return WorkspaceSettings(id=str(resolved), path=resolved)
+
+
 def _absolute(path: Union[str, os.PathLike], base: Optional[Path] = None) -> Path:
     path = Path(path).expanduser()
     if not path.is_absolute():
