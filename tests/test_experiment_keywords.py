@@ -222,3 +222,16 @@ def test_port_opens_the_web_monitor_and_wait_for_quit_keeps_it_up_until_ctrl_c(t
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_a_web_monitor_that_cannot_start_does_not_stop_the_run(tmp_path):
+    pytest.importorskip("xpm_web")
+    result = run_plan(tmp_path, f"""
+        warnings.simplefilter("ignore", DeprecationWarning)
+        with experiment({str(tmp_path / 'ws')!r}, "x", port=8080, host="256.0.0.1") as xp:
+            Hello.C(who="no web").submit()
+        print("states", [job.state.value for job in xp.jobs.values()])
+    """)
+    assert result.returncode == 0, result.stderr
+    assert "xpm: warning: experiment(port=8080): the web monitor did not start: " in result.stderr
+    assert "states ['done']" in result.stdout

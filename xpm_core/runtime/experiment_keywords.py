@@ -120,10 +120,15 @@ def after_open(xp: experiment) -> None:
     keywords: ExperimentKeywords = xp.keywords
     if keywords.port is None or keywords.port < 0:  # experimaestro: a negative port means no server
         return
-    monitor = start_web_monitor(
-        xp.workspace, xp.name, xp.run_id, port=keywords.port, host=keywords.host, token=keywords.token,
-        what="experiment(port=...)",
-    )
+    try:
+        monitor = start_web_monitor(
+            xp.workspace, xp.name, xp.run_id, port=keywords.port, host=keywords.host, token=keywords.token,
+            what="experiment(port=...)",
+        )
+    except Exception as error:  # a view: the run goes on without it (port taken, bad host...)
+        print(f"xpm: warning: experiment(port={keywords.port}): the web monitor did not start: {error}",
+              file=sys.stderr)
+        return
     if monitor is None:
         return
     xp._stack.callback(monitor.close)
