@@ -111,12 +111,12 @@ def test_unknown_keys_are_named_with_their_location_and_the_valid_keys(config_di
           - id: b
             path: /b
             pathh: /c
-        serveur: {port: 1}
+        colour: {port: 1}
     """)
     # One line (docs/settings.md): every problem, separated by "; ".
     assert message == f"{config_dir / 'settings.yaml'}: invalid settings: " + "; ".join([
         "workspaces[1].pathh: unknown key (did you mean 'path'?)",
-        "serveur: unknown key; valid keys: workspaces, env, launchers, connectors",
+        "colour: unknown key; valid keys: workspaces, env, launchers, connectors, history, server",
     ])
 
 
@@ -139,7 +139,8 @@ def test_wrong_types_name_the_expected_type(config_dir):
         "B: expected a string or a number, found a boolean (True)",
         "workspaces[0].triggers: expected a list of strings, found a string ('grid-*')",
         "workspaces[0].max_retries: expected an integer, found a string ('3')",
-        "workspaces[1]: expected a workspace (a mapping with keys id, path, env, triggers, max_retries), "
+        "workspaces[1]: expected a workspace (a mapping with keys id, path, env, triggers, max_retries, lock_mode, "
+        "history), "
         "found a number (42)",
         "workspaces[2].id: missing: this key is required",
         "env: expected a mapping of variable names to values, found a number (3)",
@@ -149,7 +150,8 @@ def test_wrong_types_name_the_expected_type(config_dir):
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("- a\n", "the settings must be a mapping (keys: workspaces, env, launchers, connectors), found a list"),
+        ("- a\n", "the settings must be a mapping (keys: workspaces, env, launchers, connectors, history, server), "
+         "found a list"),
         ("workspaces: {id: a}\n", "workspaces: expected a list of workspaces, found a mapping"),
         ("workspaces: [{id: a, path: /a, max_retries: -1}]\n",
          "workspaces[0].max_retries: expected 0 or more, found -1"),

@@ -88,6 +88,7 @@ _LAZY_EXPORTS: dict[str, str] = {
     "Job": "xpm_core.runtime.job",
     "Scheduler": "xpm_core.runtime.scheduler",
     "DirtyGitAction": "xpm_core.experiments.schema",
+    "DirtyGitError": "xpm_core.runtime.dirty_git",
     "ValueSerializer": "xpm_core.plugin.value_serializer",
     # serialization
     "save": "xpm_core.serialization.files",
@@ -155,6 +156,7 @@ if TYPE_CHECKING:  # pragma: no cover - static analysers see real imports
     from xpm_core.plugin.manager import make_plugin_manager
     from xpm_core.plugin.registry import PluginRegistry, get_registry
     from xpm_core.plugin.value_serializer import ValueSerializer
+    from xpm_core.runtime.dirty_git import DirtyGitError
     from xpm_core.runtime.errors import GracefulTimeout, TaskCancelled
     from xpm_core.runtime.experiment import RunMode, experiment
     from xpm_core.runtime.job import Job, TransientMode

@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import Iterator, Union
 
+from xpm_core.lock_permissions import open_lock_file
+
 #: Seconds between two attempts to take a lock held by someone else (with a timeout).
 LOCK_POLL_SECONDS = 0.05
 
@@ -26,7 +28,7 @@ def file_lock(path: Union[str, os.PathLike], *, timeout: float | None = None) ->
     :raises TimeoutError: when it cannot be taken within ``timeout`` seconds (``None`` waits
         forever, ``0`` tries once).
     """
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    fd = open_lock_file(path)  # with the workspace's lock_mode (shared group workspaces)
     try:
         _acquire(fd, path, timeout)
         try:

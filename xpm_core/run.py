@@ -22,6 +22,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Callable
 
+from xpm_core.lock_permissions import open_lock_file
 from xpm_core.runtime.errors import GracefulTimeout, TaskCancelled
 
 logger = logging.getLogger("xpm.job")
@@ -72,7 +73,7 @@ class JobRunner:
             return 0
         logger.info("locking %s", self.path("lock"))
         # fcntl directly rather than the local connector: job processes import as little as possible.
-        fd = os.open(self.path("lock"), os.O_RDWR | os.O_CREAT, 0o666)
+        fd = open_lock_file(self.path("lock"))
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             if self.path("done").exists():

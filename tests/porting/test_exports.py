@@ -18,7 +18,6 @@ NOT_SUPPORTED: dict[tuple[str, str], str] = {
     **{
         ("experimaestro", name): _PART_2
         for name in (
-            "DirtyGitError",
             "FailedExperiment",
             "GracefulExperimentExit",
             "Workspace",
@@ -29,7 +28,6 @@ NOT_SUPPORTED: dict[tuple[str, str], str] = {
     **{
         ("experimaestro.scheduler", name): _PART_2
         for name in (
-            "DirtyGitError",
             "FailedExperiment",
             "GracefulExperimentExit",
             "Workspace",

@@ -7,6 +7,7 @@ a key, an option). Errors are one message, without traceback unless ``--debug``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import functools
 import json
@@ -14,8 +15,9 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
+import attrs
 import click
 
 from xpm_core.cli.input_errors import checked_name
@@ -63,24 +65,32 @@ def _check_writable(path: Path) -> None:
 
 def _check_git(run: RunFunction, action: Any) -> None:
     """Apply ``dirty_git`` to the repository holding the plan's code."""
-    from xpm_core.experiments.schema import DirtyGitAction
-    from xpm_core.runtime.environment import git_projects
+    from xpm_core.runtime.dirty_git import DirtyGitError, check_dirty_git
 
-    if action is DirtyGitAction.IGNORE or run.project_path is None:
+    if run.project_path is None:
         return
-    for project in git_projects([str(run.project_path)]):
-        if not project["dirty"]:
-            continue
-        message = f"the code in {project['path']} has uncommitted changes (commit {project['commit_short']})"
-        if action is DirtyGitAction.ERROR:
-            raise CommandError(f"{message}; commit them, or set dirty_git: warn", 1)
-        click.echo(f"xpm: warning: {message}: the run cannot be traced back to a commit", err=True)
+    try:
+        check_dirty_git([run.project_path], action, setting="dirty_git: warn")
+    except DirtyGitError as error:
+        raise CommandError(str(error), 1) from None
+
+
+@attrs.define
+class Display:
+    """What shows the run: a monitor (``view``), the progress line, the events viewer."""
+
+    view: Optional[str]
+    view_options: dict[str, Any]
+    progress: bool = True
+    keep_web: bool = False  # --web: the web monitor stays up after the run, until Ctrl-C
+    events: Optional[str] = None  # the --events-format, when --events-viewer
+    summary_shown: bool = False
 
 
 def _start_watchers(xp: experiment, view: str | None, options: dict[str, Any],
-                    hand_over: Callable[[Any, experiment], None] | None = None) -> list[Any]:
+                    hand_over: Callable[[Any, experiment], None] | None = None, progress: bool = True) -> list[Any]:
     """The monitor called ``view`` showing this run (given to ``hand_over`` to run, when it
-    is a foreground monitor), or else the progress line."""
+    is a foreground monitor), or else the progress line (unless ``progress`` is false)."""
     from xpm_core.experiments.progress import ProgressLine
 
     if view is not None:
@@ -92,9 +102,24 @@ def _start_watchers(xp: experiment, view: str | None, options: dict[str, Any],
         else:
             monitor.start()
         return [monitor]
-    progress = ProgressLine(lambda: [job.state for job in list(xp.jobs.values())])
-    progress.start()
-    return [progress]
+    if not progress:
+        return []
+    line = ProgressLine(lambda: [job.state for job in list(xp.jobs.values())])
+    line.start()
+    return [line]
+
+
+def _apply_watcher(watcher: str, polling_interval: float | None) -> None:
+    """``--watcher`` / ``--polling-interval`` onto the scheduler, which polls launchers (see their help)."""
+    watcher = watcher.lower()
+    if watcher not in ("auto", "polling"):
+        interval = f"every {polling_interval:g} s" if polling_interval else "at each launcher's interval"
+        click.echo(f"xpm: note: --watcher {watcher}: xpm's driver has no file watcher; it polls the jobs' "
+                   f"launchers {interval}", err=True)
+    if polling_interval is not None:
+        from xpm_core.runtime.scheduler import Scheduler
+
+        Scheduler.polling_interval = polling_interval
 
 
 def _stop_watchers(watchers: list[Any]) -> None:
@@ -107,6 +132,10 @@ def _stop_watchers(watchers: list[Any]) -> None:
 
 #: In the order of the documentation (cli.txt).
 RUN_MODE_NAMES = ["DRY_RUN", "NORMAL", "GENERATE_ONLY", "PREPARE"]
+#: experimaestro's --watcher values; xpm's driver polls whatever is chosen (see the option's help).
+WATCHERS = ["auto", "polling", "inotify", "fsevents", "kqueue", "windows"]
+#: --events-format (xpm_core.experiments.events_viewer.FORMATS; not imported: --help stays fast).
+EVENTS_FORMATS = ["text", "json"]
 
 
 @click.command("run-experiment", context_settings={"help_option_names": ["-h", "--help"]})
@@ -123,10 +152,27 @@ RUN_MODE_NAMES = ["DRY_RUN", "NORMAL", "GENERATE_ONLY", "PREPARE"]
 )
 @click.option("--workspace", "workspace_id", metavar="ID", help="A workspace of settings.yaml, by id.")
 @click.option("--workdir", type=click.Path(file_okay=False), metavar="PATH", help="The workspace directory.")
+@click.option("--web", is_flag=True, help="Follow the jobs in a browser (needs xpm-web): the web monitor listens on "
+              "settings.yaml's server port, else 12345 or a free port, and stays up after the run until Ctrl-C.")
 @click.option("--port", type=click.IntRange(1, 65535), metavar="N", help="Follow the jobs in a browser on this port (needs xpm-web).")
 @click.option("--console", is_flag=True, help="Follow the jobs in the terminal instead of the progress line: the "
               "interactive TUI (plugin xpm-tui) when installed, else the console view.")
-@click.option("--host", metavar="HOST", help="Address the web monitor listens on (with --port).")
+@click.option("--host", metavar="HOST", help="Address the web monitor listens on (with --port or --web).")
+@click.option("--no-progress", is_flag=True, help="Do not show the progress line (job counts on stderr).")
+@click.option("--events-viewer", is_flag=True, help="Write the scheduler's events on stdout, one line each, for scripts "
+              "to read: experiment_started, job_submitted, job_state (each change), experiment_finished.")
+@click.option("--events-format", type=click.Choice(EVENTS_FORMATS), default="text", show_default=True,
+              help="The lines of --events-viewer: short text, or one JSON object each (keys: event, time, ...).")
+@click.option("--watcher", type=click.Choice(WATCHERS, case_sensitive=False), default="auto", show_default=True,
+              help="How the driver notices that jobs changed. xpm's driver asks each job's launcher (the process "
+              "table, squeue, oarstat) at the polling interval and reads the job's markers when it ends: every "
+              "value means polling (accepted for experimaestro's command lines; a note says so when it is not "
+              "auto or polling).")
+@click.option("--polling-interval", type=click.FloatRange(min=0.01), metavar="SECONDS",
+              help="Seconds between two looks at the jobs, for every launcher (default: each launcher's own: "
+              "from 0.005 to 0.05 s for local jobs, poll_interval of batch launchers).")
+@click.option("--no-db", is_flag=True, help="Accepted for experimaestro's command lines; does nothing (xpm's index is "
+              "a cache rebuilt from the files, never a requirement).")
 @click.option("--pre-yaml", multiple=True, metavar="FILE", help="A YAML file loaded before the main one (repeatable).")
 @click.option("--post-yaml", multiple=True, metavar="FILE", help="A YAML file loaded after the main one (repeatable).")
 @click.option("-c", "--conf", multiple=True, metavar="KEY=VALUE", help="Set a key, e.g. -c model.size=128 (value read as YAML; repeatable).")
@@ -147,9 +193,16 @@ def run_experiment_command(
     run_mode: str,
     workspace_id: str | None,
     workdir: str | None,
+    web: bool,
     port: int | None,
     console: bool,
     host: str | None,
+    no_progress: bool,
+    events_viewer: bool,
+    events_format: str,
+    watcher: str,
+    polling_interval: float | None,
+    no_db: bool,
     pre_yaml: tuple[str, ...],
     post_yaml: tuple[str, ...],
     conf: tuple[str, ...],
@@ -169,15 +222,18 @@ def run_experiment_command(
         from xpm_core.settings.settings_file import CONFIG_DIR_ENV
 
         os.environ[CONFIG_DIR_ENV] = str(Path(xpm_config_dir).absolute())
-    if host is not None and port is None:
-        raise click.UsageError("--host is where the web monitor listens: give --port too")
-    if port is not None and console:
-        raise click.UsageError("--port (web monitor) and --console exclude each other: choose one view")
-    if port is not None:
+    if host is not None and port is None and not web:
+        raise click.UsageError("--host is where the web monitor listens: give --port too (or --web)")
+    if (port is not None or web) and console:
+        raise click.UsageError(f"{'--web' if web else '--port'} (web monitor) and --console exclude each other: "
+                               "choose one view")
+    if port is not None or web:
         from xpm_core.plugin.monitor import monitor_available
 
         if not monitor_available("web"):
-            raise CommandError("--port needs the web monitor, which is not installed: pip install xpm-web", 2)
+            raise CommandError(f"{'--web' if web else '--port'} needs the web monitor, which is not installed: "
+                               "pip install xpm-web", 2)
+    _apply_watcher(watcher, polling_interval)
     mode = RunMode.parse(run_mode)
 
     try:
@@ -215,13 +271,19 @@ def run_experiment_command(
     # The console view goes to stderr, like the progress line: stdout stays the plan's own.
     from xpm_core.plugin.monitor import console_monitor_name, monitor_is_foreground
 
-    view = console_monitor_name() if console else "web" if port is not None else None
-    view_options: dict[str, Any] = {"port": port, "host": host} if view == "web" else {}
+    view = console_monitor_name() if console else "web" if port is not None or web else None
+    view_options: dict[str, Any] = {}
+    if view == "web":
+        from xpm_core.runtime.web_monitor import web_options
+
+        view_options = web_options(port, host, None)
     if view == "console":
         view_options = {"stream": sys.stderr}
-    runner = functools.partial(_run, run, cfg, args, settings, experiment_id, mode, dict(env), view, view_options, debug)
+    display = Display(view, view_options, progress=not no_progress, keep_web=web,
+                      events=events_format if events_viewer else None)
+    runner = functools.partial(_run, run, cfg, args, settings, experiment_id, mode, dict(env), display, debug)
     xp = _beside_foreground_view(runner) if view is not None and monitor_is_foreground(view) else runner()
-    _report(xp, experiment_id, mode, settings.path)
+    _report(xp, experiment_id, mode, settings.path, display)
 
 
 def _beside_foreground_view(runner: Callable[..., experiment]) -> experiment:
@@ -273,8 +335,7 @@ def _run(
     experiment_id: str,
     mode: RunMode,
     env: dict[str, str],
-    view: str | None,
-    view_options: dict[str, Any],
+    display: Display,
     debug: bool,
     hand_over: Callable[[Any, experiment], None] | None = None,
 ) -> experiment:
@@ -282,38 +343,57 @@ def _run(
     from xpm_core.experiments.run_function import user_code_failure
     from xpm_core.runtime.experiment import experiment
 
-    xp = experiment(settings, experiment_id, run_mode=mode, env=env)
+    # dirty_git was applied by the command itself, to the plan's repository.
+    xp = experiment(settings, experiment_id, run_mode=mode, env=env, dirty_git="ignore")
     watchers: list[Any] = []
-    try:
-        with xp:
-            run.helper.xp = xp
-            if mode is RunMode.NORMAL:
-                click.echo(f"xpm: experiment {experiment_id}: run {xp.run_id} in {xp.workspace}", err=True)
-                watchers = _start_watchers(xp, view, view_options, hand_over)
-            try:
-                run.helper.run(list(args), cfg)
-            except ExperimentSetupError:
-                raise
-            except Exception as error:
-                raise user_code_failure(f"run() of {run.location.label}", error) from error
-    except ExperimentSetupError as error:
-        raise _failure(error, debug) from None
-    finally:
-        _stop_watchers(watchers)
+    with contextlib.ExitStack() as stack:
+        if display.events is not None and mode is RunMode.NORMAL:
+            from xpm_core.experiments.events_viewer import EventsViewer, viewing
+
+            stack.enter_context(viewing(EventsViewer(display.events)))
+        try:
+            with xp:
+                run.helper.xp = xp
+                if mode is RunMode.NORMAL:
+                    click.echo(f"xpm: experiment {experiment_id}: run {xp.run_id} in {xp.workspace}", err=True)
+                    watchers = _start_watchers(xp, display.view, display.view_options, hand_over, display.progress)
+                try:
+                    run.helper.run(list(args), cfg)
+                except ExperimentSetupError:
+                    raise
+                except Exception as error:
+                    raise user_code_failure(f"run() of {run.location.label}", error) from error
+            if display.keep_web and watchers:
+                from xpm_core.runtime.web_monitor import keep_up_until_interrupted
+
+                _summary(xp, experiment_id, mode, display)  # the outcome first: the wait may be long
+                keep_up_until_interrupted(watchers[0])
+        except ExperimentSetupError as error:
+            raise _failure(error, debug) from None
+        finally:
+            _stop_watchers(watchers)
     return xp
 
 
-def _report(xp: experiment, experiment_id: str, mode: RunMode, workspace: Path) -> None:
-    """The end-of-run summary on stderr; exit code 1 when a job failed."""
+def _summary(xp: experiment, experiment_id: str, mode: RunMode, display: Display) -> None:
+    """The end-of-run summary on stderr, once."""
     from xpm_core.experiments.summary import summary_lines
 
+    if mode is not RunMode.NORMAL or display.summary_shown:
+        return
+    display.summary_shown = True
+    for line in summary_lines(experiment_id, list(xp.jobs.values())):
+        click.echo(line, err=True)
+
+
+def _report(xp: experiment, experiment_id: str, mode: RunMode, workspace: Path, display: Display) -> None:
+    """The end-of-run summary on stderr; exit code 1 when a job failed."""
     if mode is RunMode.GENERATE_ONLY:
         click.echo(f"xpm: job folders written in {workspace / 'jobs'} (GENERATE_ONLY: nothing was run)", err=True)
     if mode is not RunMode.NORMAL:
         return
     jobs = list(xp.jobs.values())
-    for line in summary_lines(experiment_id, jobs):
-        click.echo(line, err=True)
+    _summary(xp, experiment_id, mode, display)
     failed = xp.failed_jobs()
     if failed:
         raise CommandError(f"{len(failed)} of {len(jobs)} jobs failed (see their logs above)", 1)

@@ -11,7 +11,7 @@ def workspaces_group() -> None:
 
 
 @workspaces_group.command("list")
-@click.option("-v", "--verbose", is_flag=True, help="Also show each workspace's job environment and retries.")
+@click.option("-v", "--verbose", is_flag=True, help="Also show each workspace's job environment, retries, lock mode and history.")
 def list_command(verbose: bool) -> None:
     """List the workspaces of settings.yaml: id, path and triggers; the first is the default.
 
@@ -44,3 +44,6 @@ def list_command(verbose: bool) -> None:
             for name, value in sorted(env.items()):
                 origin = "" if name in workspace.env else " (global)"
                 click.echo(f"  env {name}={value}{origin}")
+            click.echo(f"  lock mode: {workspace.lock_mode or 'inherit (default)'}")
+            click.echo(f"  history: keeps {workspace.history.max_done} done and {workspace.history.max_failed} "
+                       "failed runs per experiment")

@@ -8,6 +8,8 @@ import os
 from pathlib import Path
 from typing import Any, Callable
 
+from xpm_core.lock_permissions import open_lock_file
+
 
 def initializer(method: Callable[..., Any]) -> Callable[..., Any]:
     """Run ``method`` once per object: later calls return the first call's result."""
@@ -61,7 +63,7 @@ def cache(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
             directory = _running_workspace() / "config" / typename / hexid
             directory.mkdir(parents=True, exist_ok=True)
             path = directory / name
-            fd = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o666)
+            fd = open_lock_file(path.with_name(path.name + ".lock"))
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 return method(self, path, *args, **kwargs)

@@ -17,6 +17,8 @@ import os
 from pathlib import Path
 from typing import Iterator
 
+from xpm_core.lock_permissions import open_lock_file
+
 logger = logging.getLogger("xpm.job")
 
 #: where a job folder links to its partial directories
@@ -42,7 +44,7 @@ def partial_locks(job_dir: Path) -> Iterator[None]:
     descriptors = []
     try:
         for partial in partial_directories(job_dir):
-            fd = os.open(lock_path(partial), os.O_RDWR | os.O_CREAT, 0o666)
+            fd = open_lock_file(lock_path(partial))
             descriptors.append(fd)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -18,12 +18,14 @@ _LAZY_EXPORTS = {
     "GridValues": "xpm_core.experiments.grid",
     "generate_grid": "xpm_core.experiments.grid",
     "ExperimentSetupError": "xpm_core.experiments.errors",
+    "mock_modules": "xpm_core.experiments.fake_modules",
 }
 
 __all__ = list(_LAZY_EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
     from xpm_core.experiments.errors import ExperimentSetupError
+    from xpm_core.experiments.fake_modules import mock_modules
     from xpm_core.experiments.grid import GridSearch, GridValues, generate_grid
     from xpm_core.experiments.helper import ExperimentHelper
     from xpm_core.experiments.schema import ConfigurationBase, DirtyGitAction, configuration

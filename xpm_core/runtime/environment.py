@@ -110,6 +110,6 @@ def environment_record(xp: experiment) -> dict[str, Any]:
         "python_version": sys.version.split()[0],
         "python": sys.executable,
         "packages": installed_packages(packages_cache()),
-        "projects": git_projects(user_python_paths()),
+        "projects": git_projects([str(path) for path in xp.keywords.project_paths or []] or user_python_paths()),
         "run": {"hostname": socket.gethostname(), "started_at": xp.started_at, "argv": sys.argv},
     }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import inspect
 import json
 import logging
 import os
@@ -70,10 +71,10 @@ class RunMode(str, enum.Enum):
 
 def _settings_defaults(workdir: Any) -> tuple[dict[str, str], int]:
     """Job environment and max_retries from settings.yaml, if there is one (else nothing)."""
-    from xpm_core.settings.directory import config_dir
+    from xpm_core.settings.directory import settings_path
 
     env: dict[str, str] = {}
-    if (config_dir() / "settings.yaml").exists():  # parsing YAML costs: only when there is a file
+    if settings_path().exists():  # parsing YAML costs: only when there is a file
         from xpm_core.settings.settings_file import load_settings
 
         env.update(load_settings().env)
@@ -119,14 +120,41 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
         launcher: Launcher | None = None,
         max_retries: int | None = None,
         env: dict[str, str] | None = None,
+        register_signals: bool = True,
+        project_paths: list[str | Path] | None = None,
+        dirty_git: Any = "warn",
+        no_environmental_impact: bool = False,
+        no_db: bool = False,
+        host: str | None = None,
+        port: int | None = None,
+        token: str | None = None,
+        wait_for_quit: bool = False,
+        **unknown: Any,
     ) -> None:
         """
         :param workdir: the workspace: a path, or a workspace of settings.yaml (its ``env`` and
             ``max_retries`` then apply).
         :param env: variables set for every job (after settings.yaml's global and workspace ones).
+        :param register_signals: end the run on SIGTERM/SIGHUP as on Ctrl-C (False in a thread).
+        :param project_paths: where the plan's code is, for ``dirty_git`` and environment.json
+            (default: the folder of the calling file).
+        :param dirty_git: ``"ignore"``, ``"warn"`` or ``"error"`` (DirtyGitError) when that code has
+            uncommitted changes (a ``DirtyGitAction`` works too).
+        :param no_environmental_impact: accepted for experimaestro; xpm does no carbon tracking.
+        :param no_db: accepted for experimaestro; does nothing.
+        :param port: deprecated: opens the web monitor on this port (needs xpm-web); ``host``,
+            ``token`` and ``wait_for_quit`` (keep it up after the run until Ctrl-C) go with it.
         """
         from xpm_core.names import check_name
+        from xpm_core.runtime.experiment_keywords import ExperimentKeywords
 
+        self.keywords = ExperimentKeywords.given(
+            unknown,
+            lambda: [name for name in inspect.signature(experiment.__init__).parameters if name not in ("self", "unknown")],
+            register_signals=register_signals, project_paths=project_paths, dirty_git=dirty_git,
+            no_environmental_impact=no_environmental_impact, no_db=no_db, host=host, port=port, token=token,
+            wait_for_quit=wait_for_quit,
+        )
         check_name(name, "experiment id")  # before anything is written: it becomes a folder
         settings_env, settings_retries = _settings_defaults(workdir)
         path = getattr(workdir, "path", workdir)  # WorkspaceSettings or a path
@@ -146,6 +174,9 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
         self._signal: str | None = None  # SIGTERM / SIGHUP, when one ended the run
         self._plan_work: Any = None  # callbacks and dynamic outputs (xpm_core.runtime.callbacks)
         self.started_at = time.time()
+        from xpm_core.runtime import workspace_locks
+
+        self.lock_mode = workspace_locks.register(self.workspace, workdir)
 
     # ---- paths ---------------------------------------------------------------------------
 
@@ -204,6 +235,9 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
             )
 
         if self.run_mode is RunMode.NORMAL:
+            from xpm_core.runtime import experiment_keywords, workspace_locks
+
+            experiment_keywords.before_run(self)
             if self.launcher is None and _has_settings_file():
                 # Built now, not at the first submit: a mistake in its settings shows before
                 # anything is written (without a settings file nothing can be wrong: later).
@@ -212,8 +246,11 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
                 # A remote host that cannot run jobs (unreachable, key refused, no interpreter)
                 # is one error now, before the run is opened and any job submitted.
                 self.launcher.connector.interpreter()
-            self._catch_termination()
+            if self.keywords.register_signals:
+                self._catch_termination()
             self._open_run()
+            workspace_locks.hand_to_jobs(self)
+            experiment_keywords.after_open(self)
         set_current_experiment(self)
         self._stack.callback(set_current_experiment, None)
         experiment._current.append(self)
@@ -568,9 +605,9 @@ def _quiet_interrupt_exit() -> None:
 
 
 def _has_settings_file() -> bool:
-    from xpm_core.settings.directory import config_dir
+    from xpm_core.settings.directory import settings_path
 
-    return (config_dir() / "settings.yaml").exists()
+    return settings_path().exists()
 
 
 def _default_launcher() -> Launcher:

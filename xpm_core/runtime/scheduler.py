@@ -68,13 +68,16 @@ class Poller:
                 else:
                     on_state(state)
             if self._watched:
-                await asyncio.sleep(self.launcher.poll_interval)
+                await asyncio.sleep(Scheduler.polling_interval or self.launcher.poll_interval)
 
 
 class Scheduler:
     """One per driver process, shared by all its experiments (a job is run once per workspace)."""
 
     _instance: ClassVar[Scheduler | None] = None
+    #: Seconds between two looks at the jobs of a launcher, for every launcher (``run-experiment
+    #: --polling-interval``); None: each launcher's own ``poll_interval``.
+    polling_interval: ClassVar[float | None] = None
     _instance_lock: ClassVar[threading.Lock] = threading.Lock()
 
     @classmethod

@@ -10,9 +10,12 @@ from xpm_core.lazy_exports import lazy_getattr
 _LAZY_EXPORTS: dict[str, str] = {
     "Settings": "xpm_core.settings.settings_file",
     "WorkspaceSettings": "xpm_core.settings.settings_file",
+    "HistorySettings": "xpm_core.settings.settings_file",
+    "ServerSettings": "xpm_core.settings.settings_file",
     "SettingsError": "xpm_core.settings.errors",
     "UnknownWorkspaceError": "xpm_core.settings.settings_file",
     "load_settings": "xpm_core.settings.settings_file",
+    "settings_of_workspace": "xpm_core.settings.settings_file",
     "parse_settings": "xpm_core.settings.settings_file",
     "settings_path": "xpm_core.settings.settings_file",
     "SETTINGS_FILE": "xpm_core.settings.settings_file",

@@ -1,4 +1,9 @@
-"""User settings (``~/.config/xpm/settings.yaml``): workspaces, job environment, workspace selection."""
+"""User settings (``~/.config/xpm/settings.yaml``): workspaces, job environment, workspace selection.
+
+An experimaestro settings file reads as it is: its ``server``, ``history`` and ``lock_mode``
+keys are used; the keys xpm has no use for are dropped with a warning naming each
+(``experimaestro_keys``).
+"""
 
 from __future__ import annotations
 
@@ -21,10 +26,9 @@ from xpm_core.settings.cattrs_hooks import (
     structure_integer,
     structure_string,
 )
-from xpm_core.settings.directory import CONFIG_DIR_ENV, config_dir  # noqa: F401 - re-exported
+from xpm_core.settings.directory import CONFIG_DIR_ENV, SETTINGS_FILE, config_dir, settings_path  # noqa: F401
 from xpm_core.settings.errors import SettingsError  # noqa: F401 - re-exported
 
-SETTINGS_FILE = "settings.yaml"
 DEFAULT_MAX_RETRIES = 3
 
 # ${env:VAR}, ${env.VAR}, ${oc.env:VAR}, ${oc.env.VAR} (experimaestro's and OmegaConf's spellings)
@@ -40,6 +44,28 @@ def _non_negative(instance: Any, attribute: attrs.Attribute, value: int) -> None
         raise ValueError(f"must be 0 or more, got {value}")
 
 
+def _port(instance: Any, attribute: attrs.Attribute, value: int) -> None:
+    if not 0 <= value <= 65535:
+        raise ValueError(f"expected a port from 0 (any free port) to 65535, found {value}")
+
+
+@attrs.frozen(kw_only=True)
+class HistorySettings:
+    """How many finished runs of an experiment are kept (``history:``; pruning reads it)."""
+
+    max_done: int = attrs.field(default=5, validator=_non_negative)
+    max_failed: int = attrs.field(default=1, validator=_non_negative)
+
+
+@attrs.frozen(kw_only=True)
+class ServerSettings:
+    """Defaults of the web monitor (``server:``): where it listens and the token of its URL."""
+
+    port: Optional[int] = attrs.field(default=None, validator=attrs.validators.optional(_port))
+    host: Optional[str] = None
+    token: Optional[str] = None
+
+
 @attrs.frozen(kw_only=True)
 class WorkspaceSettings:
     """One workspace: where it is, what its jobs get in their environment, which experiments go there."""
@@ -49,6 +75,11 @@ class WorkspaceSettings:
     env: dict[str, str] = attrs.field(factory=dict)
     triggers: list[str] = attrs.field(factory=list)  # fnmatch globs on experiment ids
     max_retries: int = attrs.field(default=DEFAULT_MAX_RETRIES, validator=_non_negative)
+    #: Permissions of the lock files created in the workspace: inherit, umask or "0664" (None:
+    #: the default, inherit); see xpm_core.lock_permissions.
+    lock_mode: Optional[str] = None
+    #: Runs kept per experiment; the top-level ``history`` unless the workspace sets its own.
+    history: HistorySettings = attrs.field(factory=HistorySettings)
 
     def matches(self, experiment_id: str) -> bool:
         """Whether one of the triggers matches ``experiment_id``."""
@@ -66,6 +97,9 @@ class Settings:
     #: Named hosts per connector type (``ssh: {cluster: {host: login.example.org, user: me}}``):
     #: a connector made for the name takes these options (each connector checks its own).
     connectors: dict[str, dict[str, Any]] = attrs.field(factory=dict)
+    #: Runs kept per experiment, for workspaces that do not set their own.
+    history: HistorySettings = attrs.field(factory=HistorySettings)
+    server: ServerSettings = attrs.field(factory=ServerSettings)
     source: Optional[Path] = attrs.field(default=None, metadata={"in_file": False})
 
     def workspace(self, workspace_id: str) -> WorkspaceSettings:
@@ -97,7 +131,7 @@ class Settings:
             for workspace in self.workspaces:
                 if workspace.path == resolved:
                     return workspace
-            return WorkspaceSettings(id=str(resolved), path=resolved)
+            return WorkspaceSettings(id=str(resolved), path=resolved, history=self.history)
         if experiment_id is not None:
             for workspace in self.workspaces:
                 if workspace.matches(experiment_id):
@@ -110,15 +144,26 @@ class Settings:
         )
 
 
+def settings_of_workspace(workdir: Union[WorkspaceSettings, str, os.PathLike]) -> WorkspaceSettings:
+    """The settings that apply to a workspace given as ``experiment(workdir, ...)`` takes it.
+
+    A ``WorkspaceSettings`` as it is; a path: the configured workspace at that path, else one
+    with the defaults (and the top-level ``history``). The settings file is read only when it
+    exists (reading YAML costs).
+    """
+    if isinstance(workdir, WorkspaceSettings):
+        return workdir
+    if settings_path().exists():
+        return load_settings().find_workspace(path=workdir)
+    resolved = _absolute(workdir)
+    return WorkspaceSettings(id=str(resolved), path=resolved)
+
+
 def _absolute(path: Union[str, os.PathLike], base: Optional[Path] = None) -> Path:
     path = Path(path).expanduser()
     if not path.is_absolute():
         path = (base or Path.cwd()) / path
     return Path(os.path.normpath(path))
-
-
-def settings_path() -> Path:
-    return config_dir() / SETTINGS_FILE
 
 
 def interpolate(value: Any) -> Any:
@@ -160,6 +205,9 @@ def parse_settings(text: str, source: Path) -> Settings:
             f"{source}: the settings must be a mapping (keys: {', '.join(_keys(Settings))}), "
             f"found {describe(data)}"
         )
+    from xpm_core.settings.experimaestro_keys import drop_ignored_keys
+
+    data = _inherit_history(drop_ignored_keys(data, source))
     try:
         settings = _converter().structure(interpolate(data), Settings)
     except (ClassValidationError, IterableValidationError) as error:
@@ -169,6 +217,19 @@ def parse_settings(text: str, source: Path) -> Settings:
     base = source.parent.absolute()
     workspaces = [attrs.evolve(ws, path=_absolute(ws.path, base)) for ws in settings.workspaces]
     return attrs.evolve(settings, workspaces=workspaces, source=source)
+
+
+def _inherit_history(data: dict[str, Any]) -> dict[str, Any]:
+    """Workspaces without ``history`` take the top-level one (so ``WorkspaceSettings.history`` is the one to use)."""
+    workspaces, history = data.get("workspaces"), data.get("history")
+    if not isinstance(history, dict) or not isinstance(workspaces, list):
+        return data
+    return {
+        **data,
+        "workspaces": [
+            {**ws, "history": history} if isinstance(ws, dict) and "history" not in ws else ws for ws in workspaces
+        ],
+    }
 
 
 def _yaml_error(source: Path, error: yaml.YAMLError) -> str:
@@ -249,6 +310,34 @@ def _retries(value: Any, _: type) -> int:
     return retries
 
 
+def _server_port(value: Any, _: type) -> Optional[int]:
+    if value is None:
+        return None
+    port = structure_integer(value, int)
+    try:
+        _port(None, None, port)  # type: ignore[arg-type]
+    except ValueError as error:
+        raise WrongValue(str(error)) from None
+    return port
+
+
+def _lock_mode(value: Any, _: type) -> Optional[str]:
+    from xpm_core.lock_permissions import check_lock_mode
+
+    if value is None:
+        return None
+    if not isinstance(value, (str, int)):
+        raise WrongValue(f"expected inherit, umask or an octal mode such as \"0664\", found {describe(value)}")
+    try:
+        return check_lock_mode(value)
+    except ValueError as error:
+        raise WrongValue(str(error)) from None
+
+
+def _optional(hook: Any) -> Any:
+    return lambda value, cls: None if value is None else hook(value, cls)
+
+
 def _mapping(structure: Any, what: str) -> Any:
     """``structure`` (a generated attrs hook) preceded by a check that the value is a mapping."""
 
@@ -267,8 +356,32 @@ def _converter() -> cattrs.Converter:
     converter.register_structure_hook(Path, _path)
     converter.register_structure_hook_func(lambda cls: cls == list[str], _string_list)
     converter.register_structure_hook_func(lambda cls: cls == dict[str, str], _environment)
+    converter.register_structure_hook(Optional[int], _optional(structure_integer))
+    converter.register_structure_hook(Optional[str], _optional(structure_string))
+    history = _mapping(
+        make_dict_structure_fn(
+            HistorySettings,
+            converter,
+            max_done=override(struct_hook=_retries),
+            max_failed=override(struct_hook=_retries),
+        ),
+        "the runs kept",
+    )
+    converter.register_structure_hook(HistorySettings, history)
+    converter.register_structure_hook(
+        ServerSettings,
+        _mapping(
+            make_dict_structure_fn(ServerSettings, converter, port=override(struct_hook=_server_port)),
+            "the web monitor's settings",
+        ),
+    )
     workspace = _mapping(
-        make_dict_structure_fn(WorkspaceSettings, converter, max_retries=override(struct_hook=_retries)),
+        make_dict_structure_fn(
+            WorkspaceSettings,
+            converter,
+            max_retries=override(struct_hook=_retries),
+            lock_mode=override(struct_hook=_lock_mode),
+        ),
         "a workspace",
     )
 

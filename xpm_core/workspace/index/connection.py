@@ -73,7 +73,9 @@ def file_lock(path: Path) -> Iterator[None]:
     """Serializes creating and rebuilding the index between processes (fcntl lock on ``path``)."""
     import fcntl
 
-    with open(path, "a") as handle:
+    from xpm_core.lock_permissions import open_lock_file
+
+    with open(open_lock_file(path), "r+") as handle:  # with the workspace's lock_mode (shared workspaces)
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
