@@ -77,6 +77,21 @@ class Connector(abc.ABC):
     def read_text(self, path: PathLike) -> str:
         """The content of a text file; ``FileNotFoundError`` when it does not exist."""
 
+    def read_files(self, paths: Sequence[PathLike]) -> dict[str, str | None]:
+        """The text of several small files (job markers), by ``str(path)``; ``None`` for a missing one.
+
+        The scheduler reads the markers of all the jobs of a host that ended in a polling
+        interval with one call. The default reads one file after the other; a remote connector
+        overrides it to answer with one round trip to the host.
+        """
+        contents: dict[str, str | None] = {}
+        for path in paths:
+            try:
+                contents[str(path)] = self.read_text(path)
+            except (FileNotFoundError, NotADirectoryError):
+                contents[str(path)] = None
+        return contents
+
     @abc.abstractmethod
     def write_text(self, path: PathLike, text: str, *, executable: bool = False) -> None:
         """Write a file atomically (readers see the old or the new content, never a part)."""

@@ -65,6 +65,21 @@ class ConnectorContract(Contract):
         with pytest.raises(FileNotFoundError):
             connector.read_text(path)
 
+    def test_read_files_reads_many_small_files_at_once(self, connector: Connector, workdir) -> None:
+        connector.write_text(workdir / "job.done", "")
+        connector.write_text(workdir / "job.failed", '{"reason": "timeout"}\n')
+        connector.write_text(workdir / "odd name 'q'.pid", "ünïcode\n")
+        paths = [workdir / "job.done", workdir / "job.failed", workdir / "missing.pid",
+                 workdir / "odd name 'q'.pid", workdir / "no-such-dir" / "x.done"]
+        assert connector.read_files(paths) == {
+            str(workdir / "job.done"): "",
+            str(workdir / "job.failed"): '{"reason": "timeout"}\n',
+            str(workdir / "missing.pid"): None,
+            str(workdir / "odd name 'q'.pid"): "ünïcode\n",
+            str(workdir / "no-such-dir" / "x.done"): None,
+        }
+        assert connector.read_files([]) == {}
+
     def test_executable_files_run(self, connector: Connector, workdir: PurePosixPath) -> None:
         script = workdir / "hello.sh"
         connector.write_text(script, "#!/bin/sh\necho hello from $0\n", executable=True)

@@ -11,6 +11,7 @@ drivers on that host as well, and other hosts sharing the file system over NFSv4
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import errno
 import posixpath
@@ -140,6 +141,21 @@ class SshConnector(Connector):
                 return bytes(stream.read(size) if size is not None else stream.read())
 
         return bytes(self._sftp_call(f"reading {path}", op, str(path)))
+
+    def read_files(self, paths: Sequence[PathLike]) -> dict[str, str | None]:
+        """Several small files (job markers) from one remote command, whatever their number."""
+        names = [str(path) for path in paths]
+        if not names:
+            return {}
+        result = self.execute(remote_shell.read_files_line(names), timeout=60)
+        result.check(f"reading files on SSH host {self.session.label}")
+        rows = result.stdout.splitlines()
+        if len(rows) != len(names):
+            raise SshError(f"SSH host {self.session.label}: reading {len(names)} files gave {len(rows)} answers")
+        return {
+            name: base64.b64decode(row[2:]).decode(errors="replace") if row.startswith("F") else None
+            for name, row in zip(names, rows)
+        }
 
     def write_text(self, path: PathLike, text: str, *, executable: bool = False) -> None:
         target = str(path)
