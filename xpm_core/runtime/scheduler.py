@@ -33,6 +33,8 @@ logger = logging.getLogger("xpm.scheduler")
 LOCK_RETRY_SECONDS = 0.2
 #: Seconds between two attempts at token units held by other jobs.
 TOKEN_RETRY_SECONDS = 0.5
+#: Seconds between two attempts at reading a remote job's markers while its host is unreachable.
+REMOTE_RETRY_SECONDS = 2.0
 
 #: A finished job's last answer from its launcher, and the files read for it then (by path).
 Ended = Tuple[ProcessState, "dict[str, str | None]"]
@@ -294,9 +296,14 @@ class Scheduler:
 
     async def _read_markers(self, job: Job) -> job_markers.JobMarkers:
         """The job's markers: from the disk at once, or through its remote connector off the loop."""
-        if job_markers.is_remote(job):
-            return await asyncio.to_thread(job_markers.read, job)
-        return job_markers.read(job)
+        if not job_markers.is_remote(job):
+            return job_markers.read(job)
+        while True:
+            try:
+                return await asyncio.to_thread(job_markers.read, job)
+            except ConnectionError as exc:  # the host cannot be reached now: wait, it has not failed
+                logger.warning("cannot read the markers of %s (%s); trying again", job, exc)
+                await asyncio.sleep(REMOTE_RETRY_SECONDS)
 
     async def _live_process(self, job: Job, ref: ProcessRef | None) -> tuple[Launcher, ProcessRef] | None:
         """The process ``ref`` of ``NAME.pid`` if it is still queued or running (started by any driver)."""

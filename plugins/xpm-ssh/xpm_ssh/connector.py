@@ -147,7 +147,13 @@ class SshConnector(Connector):
         names = [str(path) for path in paths]
         if not names:
             return {}
-        result = self.execute(remote_shell.read_files_line(names), timeout=60)
+        # Several ``sh`` in one command line: each gets a bounded argument list (ARG_MAX), and
+        # the whole still costs one round trip.
+        line = "; ".join(
+            remote_shell.read_files_line(names[start:start + READ_FILES_BATCH])
+            for start in range(0, len(names), READ_FILES_BATCH)
+        )
+        result = self.execute(line, timeout=60)
         result.check(f"reading files on SSH host {self.session.label}")
         rows = result.stdout.splitlines()
         if len(rows) != len(names):
@@ -422,6 +428,9 @@ def _ssh_exception() -> type[Exception]:
 
     return paramiko.SSHException
 
+
+#: Paths given to one remote ``sh`` by :meth:`SshConnector.read_files` (well under ARG_MAX).
+READ_FILES_BATCH = 1000
 
 #: The options ``connectors: ssh: NAME:`` of settings.yaml may give.
 NAMED_OPTIONS = frozenset({"host", "user", "port", "ssh_config", "known_hosts", "identity", "options", "python"})
