@@ -152,7 +152,12 @@ def perform_copy(plan: CopyPlan, progress: Callable[[str], None] = lambda messag
     if plan.source is not None:
         from xpm_core.maintenance import copy_over_connectors
 
-        copy_over_connectors.perform(plan, progress)
+        try:
+            copy_over_connectors.perform(plan, progress)
+        except (OSError, RuntimeError) as error:  # the host went away, refused a write...
+            if isinstance(error, CopyError):
+                raise
+            raise CopyError(f"the copy to {plan.destination_label} stopped: {error}") from None
         return
     destination = plan.destination_workspace
     staging = destination / STAGING_DIR
