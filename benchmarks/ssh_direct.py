@@ -15,6 +15,7 @@ through ``ssh-monitor``'s connection.
 from __future__ import annotations
 
 import argparse
+import contextvars
 import json
 import subprocess
 import sys
@@ -45,9 +46,30 @@ def run_experiment(workspace: Path, jobs: int, launcher: Any) -> float:
     return time.perf_counter() - started
 
 
+#: Remote commands run while polling: the status of all jobs, then the markers of those that ended.
+POLL_COMMANDS = {"status": 0, "markers": 0}
+#: Which of the two a remote command belongs to (worker threads inherit it from the poll).
+PHASE: contextvars.ContextVar[str | None] = contextvars.ContextVar("phase", default=None)
+
+
+def counting_connector(host: str, ssh_config: str) -> Any:
+    """An SSH connector counting the remote commands each polling phase runs."""
+    from xpm_ssh import SshConnector
+
+    class Counting(SshConnector):
+        def execute(self, line: str, **options: Any) -> Any:
+            phase = PHASE.get()
+            if phase is not None:
+                POLL_COMMANDS[phase] += 1
+            return super().execute(line, **options)
+
+    return Counting(host, ssh_config=ssh_config, python=sys.executable)
+
+
 def counting_launcher(connector: Any) -> Any:
-    """The direct launcher, counting its polls."""
+    """The direct launcher, counting its polls and the remote commands they cost."""
     from xpm_core.plugin import get_registry
+    from xpm_core.runtime.scheduler import Poller
 
     base = get_registry().launchers()["direct"].load()
 
@@ -56,14 +78,27 @@ def counting_launcher(connector: Any) -> Any:
 
         async def poll(self, refs: Any) -> Any:
             type(self).polls += 1
-            return await super().poll(refs)
+            token = PHASE.set("status")
+            try:
+                return await super().poll(refs)
+            finally:
+                PHASE.reset(token)
 
+    read_ended = Poller._read_ended_files
+
+    async def counting_read(self: Any, states: Any) -> Any:
+        token = PHASE.set("markers")
+        try:
+            return await read_ended(self, states)
+        finally:
+            PHASE.reset(token)
+
+    Poller._read_ended_files = counting_read  # type: ignore[method-assign]
     return Counting(connector=connector)
 
 
 def run_mode(args: argparse.Namespace) -> dict[str, Any]:
     """Run the experiment in this process, locally or over SSH; what it measured."""
-    from xpm_ssh import SshConnector
     from xpm_ssh.session import all_sessions
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -71,20 +106,24 @@ def run_mode(args: argparse.Namespace) -> dict[str, Any]:
             local = counting_launcher(None)
             seconds = run_experiment(Path(tmp) / "local", args.jobs, local)
             return {"local_seconds": round(seconds, 2), "local_polls": type(local).polls}
-        connector = SshConnector(args.host, ssh_config=args.ssh_config, python=sys.executable)
+        connector = counting_connector(args.host, args.ssh_config)
         remote = counting_launcher(connector)
         seconds = run_experiment(Path(tmp) / "ssh", args.jobs, remote)
         session = connector.session
         polls = type(remote).polls
-        # spawn: one command per job; processes_info: one per poll; plus the one check of the
-        # interpreter (files go through SFTP, not commands)
+        # Per job: spawn, and two reads of its markers before it starts (once at submission,
+        # once under its lock); per poll: processes_info for all the jobs, plus one read of the
+        # markers of all those seen ended in that poll; files go through SFTP, not commands.
+        poll_commands = POLL_COMMANDS["status"] + POLL_COMMANDS["markers"]
         return {
             "ssh_seconds": round(seconds, 2),
             "ssh_connections_opened": sum(s.connections_opened for s in all_sessions()),
             "ssh_channels_opened": session.channels_opened,
             "ssh_remote_commands": session.commands_run,
             "ssh_polls": polls,
-            "ssh_remote_commands_per_poll": round((session.commands_run - args.jobs - 1) / max(polls, 1), 2),
+            "ssh_status_commands": POLL_COMMANDS["status"],
+            "ssh_marker_reads_while_polling": POLL_COMMANDS["markers"],
+            "ssh_remote_commands_per_poll": round(poll_commands / max(polls, 1), 2),
         }
 
 

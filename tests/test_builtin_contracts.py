@@ -23,6 +23,24 @@ class TestLocalConnector(ConnectorContract):
     url_example = "file:///scratch/experiments"
 
 
+class TestConnectorDefaults(ConnectorContract):
+    """The ``Connector`` base class's own ``read_files``, ``walk`` (GNU find) and ``remove_tree``,
+    which a connector that does not override them gets."""
+
+    connector_name = "local"
+
+    def make_connector(self):
+        from xpm_core.builtin.local.connector import LocalConnector
+        from xpm_core.plugin.connector import Connector
+
+        class WithDefaults(LocalConnector):
+            read_files = Connector.read_files
+            walk = Connector.walk
+            remove_tree = Connector.remove_tree
+
+        return WithDefaults()
+
+
 class TestDirectLauncher(LauncherContract):
     launcher_name = "direct"
 

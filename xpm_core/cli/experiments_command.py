@@ -205,9 +205,11 @@ def _choose_experiment(workspace: Path) -> str:
 @click.argument("experiment_id", required=False)
 @click.argument("run_id", required=False)
 @click.option("--from-workspace", metavar="ID", help="Source workspace, by id in settings.yaml.")
-@click.option("--from-workdir", type=click.Path(file_okay=False), help="Source workspace, by path.")
+@click.option("--from-workdir", type=click.Path(file_okay=False),
+              help="Source workspace, by path or as ssh://[USER@]HOST[:PORT]/PATH.")
 @click.option("--to-workspace", metavar="ID", help="Destination workspace, by id in settings.yaml.")
-@click.option("--to-workdir", type=click.Path(file_okay=False), help="Destination workspace, by path (created if needed).")
+@click.option("--to-workdir", type=click.Path(file_okay=False),
+              help="Destination workspace, by path or as ssh://[USER@]HOST[:PORT]/PATH (created if needed).")
 @click.option("--perform", "-y", "--yes", "perform", is_flag=True, help="Copy for real (the default is a dry run).")
 def copy_command(
     experiment_id: Optional[str],
@@ -223,7 +225,9 @@ def copy_command(
     Without --perform (or -y), shows what would be copied and copies nothing. Jobs already in
     the destination are kept; jobs still running are not copied. Each job is copied to
     DEST/.xpm-staging/ first and then moved into place, so an interrupted copy leaves no
-    half-copied job. Omitted arguments are asked for when a terminal is attached.
+    half-copied job; copying again resumes it. Omitted arguments are asked for when a terminal
+    is attached. A workspace on another host is given as ssh://[USER@]HOST[:PORT]/PATH (with
+    xpm-ssh installed): files go over SFTP, only what the destination lacks.
     """
     from xpm_core.cli.input_errors import checked_name
     from xpm_core.maintenance.copy_experiment import CopyError, JobAction, perform_copy, plan_copy
@@ -233,9 +237,22 @@ def copy_command(
     if run_id is not None:
         checked_name(run_id, "run id")
 
-    source = existing_workspace(_choose_workspace(from_workdir, from_workspace, "from"))
-    destination = _choose_workspace(to_workdir, to_workspace, "to")
+    from xpm_core.maintenance.copy_over_connectors import is_remote_location
+
+    source: Path | str
+    destination: Path | str
+    if from_workdir is not None and is_remote_location(from_workdir):
+        source = from_workdir  # another host's workspace, read through its connector
+        if experiment_id is None:
+            raise click.UsageError(f"give the EXPERIMENT_ID to copy from {from_workdir}")
+    else:
+        source = existing_workspace(_choose_workspace(from_workdir, from_workspace, "from"))
+    if to_workdir is not None and is_remote_location(to_workdir):
+        destination = to_workdir
+    else:
+        destination = _choose_workspace(to_workdir, to_workspace, "to")
     if experiment_id is None:
+        assert isinstance(source, Path)
         experiment_id = _choose_experiment(source)
     try:
         plan = plan_copy(source, destination, experiment_id, run_id)
@@ -245,8 +262,8 @@ def copy_command(
     copied = plan.jobs_to_copy()
     click.echo(f"Experiment {plan.experiment_id}, run {plan.run_id} ({plan.run_status or 'unknown status'}, "
                f"{len(plan.jobs)} jobs)")
-    click.echo(f"  from {plan.source_workspace}")
-    click.echo(f"  to   {plan.destination_workspace}")
+    click.echo(f"  from {plan.source_label}")
+    click.echo(f"  to   {plan.destination_label}")
     run_action = "exists" if plan.run_exists else "copy"
     click.echo(f"  {run_action:8} run  {plan.destination_run.relative_to(plan.destination_workspace)}")
     notes = {
@@ -271,4 +288,4 @@ def copy_command(
     except CopyError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Copied {len(copied)} job(s)" + ("" if plan.run_exists else " and the run") +
-               f" to {plan.destination_workspace}.")
+               f" to {plan.destination_label}.")

@@ -4,6 +4,8 @@ Each job folder is first copied into ``DEST/.xpm-staging/`` and then renamed int
 interrupted copy never leaves a half-copied job where a driver would take it for a real one.
 The run folder goes last: once it is there, the copy is complete. Jobs already present at the
 destination are kept as they are; running jobs are not copied (their folder is still changing).
+A workspace on another host (``ssh://host/path``) is copied from or to through connectors:
+:mod:`xpm_core.maintenance.copy_over_connectors`.
 """
 
 from __future__ import annotations
@@ -14,12 +16,15 @@ import os
 import shutil
 import socket
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 import attrs
 
 from xpm_core.plugin.job_state import JobState
 from xpm_core.workspace import disk
+
+if TYPE_CHECKING:
+    from xpm_core.maintenance.copy_over_connectors import Endpoint
 
 STAGING_DIR = ".xpm-staging"
 #: Never copied: lock files belong to processes of the source, a pid file would make the
@@ -71,15 +76,40 @@ class CopyPlan:
     run_exists: bool  # the run folder is already at the destination
     run_status: Optional[str]
     jobs: list[JobCopy]
+    #: Set when a side is on another host: the copy goes through the connectors.
+    source: Optional[Endpoint] = None
+    destination: Optional[Endpoint] = None
+
+    @property
+    def source_label(self) -> str:
+        return self.source.label if self.source is not None else str(self.source_workspace)
+
+    @property
+    def destination_label(self) -> str:
+        return self.destination.label if self.destination is not None else str(self.destination_workspace)
 
     def jobs_to_copy(self) -> list[JobCopy]:
         return [job for job in self.jobs if job.action == JobAction.COPY]
 
 
-def plan_copy(source: Path, destination: Path, experiment_id: str, run_id: Optional[str] = None) -> CopyPlan:
-    """What copying run ``run_id`` (the latest when None) of ``experiment_id`` would do."""
+def plan_copy(
+    source: Union[Path, str], destination: Union[Path, str], experiment_id: str, run_id: Optional[str] = None
+) -> CopyPlan:
+    """What copying run ``run_id`` (the latest when None) of ``experiment_id`` would do.
+
+    ``source`` and ``destination`` are local paths or locations of other hosts (``ssh://...``).
+    """
+    from xpm_core.maintenance import copy_over_connectors as remote
     from xpm_core.workspace.state_provider import UnknownExperimentError, WorkspaceStateProvider
 
+    if remote.is_remote_location(source) or remote.is_remote_location(destination):
+        try:
+            return remote.plan(remote.endpoint(source), remote.endpoint(destination), experiment_id, run_id)
+        except (OSError, RuntimeError) as error:
+            if isinstance(error, CopyError):
+                raise
+            raise CopyError(f"cannot read the workspaces to copy: {error}") from None
+    source, destination = Path(source), Path(destination)
     source, destination = source.absolute(), destination.absolute()
     if os.path.realpath(source) == os.path.realpath(destination):
         raise CopyError(f"the source and destination workspaces are the same folder ({source})")
@@ -119,6 +149,16 @@ def plan_copy(source: Path, destination: Path, experiment_id: str, run_id: Optio
 
 def perform_copy(plan: CopyPlan, progress: Callable[[str], None] = lambda message: None) -> None:
     """Carry out ``plan``; ``progress`` is told about each folder copied."""
+    if plan.source is not None:
+        from xpm_core.maintenance import copy_over_connectors
+
+        try:
+            copy_over_connectors.perform(plan, progress)
+        except (OSError, RuntimeError) as error:  # the host went away, refused a write...
+            if isinstance(error, CopyError):
+                raise
+            raise CopyError(f"the copy to {plan.destination_label} stopped: {error}") from None
+        return
     destination = plan.destination_workspace
     staging = destination / STAGING_DIR
     try:
@@ -220,23 +260,29 @@ def _rewrite(value: Any, source: str, destination: str) -> Any:
 def _rewrite_json_file(path: Path, source: str, destination: str) -> None:
     """Replace absolute source-workspace paths in a JSON (or JSON lines) file, keeping its layout."""
     text = path.read_text(encoding="utf-8")
+    rewritten = _rewritten_json(text, path.name, source, destination)
+    if rewritten != text:
+        path.write_text(rewritten, encoding="utf-8")
+
+
+def _rewritten_json(text: str, name: str, source: str, destination: str) -> str:
+    """The content of the JSON (or JSON lines, by ``name``) file ``text`` with source paths moved."""
     if source not in text:
-        return
-    if path.suffix == ".jsonl":
+        return text
+    if name.endswith(".jsonl"):
         lines = []
         for line in text.splitlines():
             try:
                 lines.append(json.dumps(_rewrite(json.loads(line), source, destination), separators=(",", ":")))
             except ValueError:
                 lines.append(line)  # a malformed line stays as it was: readers skip it
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        return
+        return "\n".join(lines) + "\n"
     try:
         data = json.loads(text)
     except ValueError:
-        return
+        return text
     indent = 2 if text.lstrip().startswith("{\n") else None
-    path.write_text(json.dumps(_rewrite(data, source, destination), indent=indent), encoding="utf-8")
+    return json.dumps(_rewrite(data, source, destination), indent=indent)
 
 
 def _update_current_link(run_dir: Path) -> None:

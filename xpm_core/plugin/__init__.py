@@ -51,6 +51,7 @@ _LAZY_EXPORTS: dict[str, str] = {
     "CommandResult": "xpm_core.plugin.connector",
     "CommandError": "xpm_core.plugin.connector",
     "ProcessInfo": "xpm_core.plugin.connector",
+    "TreeEntry": "xpm_core.plugin.connector",
     "PathLike": "xpm_core.plugin.connector",
     "Launcher": "xpm_core.plugin.launcher",
     "JobLaunch": "xpm_core.plugin.launcher",
@@ -121,7 +122,7 @@ if TYPE_CHECKING:  # pragma: no cover - static analysers see real imports
         SkillSectionType,
         resolve,
     )
-    from xpm_core.plugin.connector import CommandError, CommandResult, Connector, PathLike, ProcessInfo
+    from xpm_core.plugin.connector import CommandError, CommandResult, Connector, PathLike, ProcessInfo, TreeEntry
     from xpm_core.plugin.events import ExperimentView, JobView
     from xpm_core.plugin.hookspecs import PROJECT_NAME, XpmSpecs, hookimpl, hookspec
     from xpm_core.plugin.job_state import JobState

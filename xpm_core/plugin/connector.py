@@ -11,7 +11,7 @@ from __future__ import annotations
 import abc
 import sys
 from pathlib import PurePosixPath
-from typing import Any, ContextManager, Mapping, Sequence, Union
+from typing import Any, BinaryIO, ContextManager, Mapping, Sequence, Union
 
 import attrs
 
@@ -52,6 +52,22 @@ class ProcessInfo:
     exit_code: int | None = None
 
 
+@attrs.frozen
+class TreeEntry:
+    """One entry below a directory that :meth:`Connector.walk` lists."""
+
+    #: Its path relative to the walked directory, POSIX style (``sub/file.txt``).
+    path: str
+    #: ``"directory"``, ``"file"`` or ``"symlink"`` (a symbolic link is never followed).
+    kind: str
+    #: Its size in bytes (files), 0 otherwise.
+    size: int = 0
+    #: Whether its owner may execute it (files).
+    executable: bool = False
+    #: Where a symbolic link points, as written in the link.
+    target: str | None = None
+
+
 class Connector(abc.ABC):
     """Access to one host: files, commands, detached processes and exclusive file locks."""
 
@@ -77,6 +93,21 @@ class Connector(abc.ABC):
     def read_text(self, path: PathLike) -> str:
         """The content of a text file; ``FileNotFoundError`` when it does not exist."""
 
+    def read_files(self, paths: Sequence[PathLike]) -> dict[str, str | None]:
+        """The text of several small files (job markers), by ``str(path)``; ``None`` for a missing one.
+
+        The scheduler reads the markers of all the jobs of a host that ended in a polling
+        interval with one call. The default reads one file after the other; a remote connector
+        overrides it to answer with one round trip to the host.
+        """
+        contents: dict[str, str | None] = {}
+        for path in paths:
+            try:
+                contents[str(path)] = self.read_text(path)
+            except (FileNotFoundError, NotADirectoryError):
+                contents[str(path)] = None
+        return contents
+
     @abc.abstractmethod
     def write_text(self, path: PathLike, text: str, *, executable: bool = False) -> None:
         """Write a file atomically (readers see the old or the new content, never a part)."""
@@ -100,6 +131,41 @@ class Connector(abc.ABC):
     @abc.abstractmethod
     def listdir(self, path: PathLike) -> list[str]:
         """Names of the entries of a directory, sorted."""
+
+    # ---- trees and streams (copying workspaces) -------------------------------------------
+
+    def walk(self, path: PathLike) -> list[TreeEntry]:
+        """Every entry below the directory ``path``, parents before their children.
+
+        The default asks GNU ``find`` on the host (one command); connectors override it with
+        their own file access. :raises FileNotFoundError: when ``path`` is not a directory.
+        """
+        fields = "%y %s %m %P\\0%l\\0"
+        result = self.run(["find", str(path), "-mindepth", "1", "-printf", fields])
+        if result.returncode != 0:
+            raise FileNotFoundError(f"cannot list the directory {path}: {result.stderr.strip()}")
+        parts = result.stdout.split("\0")
+        entries = []
+        for header, target in zip(parts[0::2], parts[1::2]):
+            kind, size, mode, relative = header.split(" ", 3)
+            name = {"d": "directory", "f": "file", "l": "symlink"}.get(kind)
+            if name is not None:
+                entries.append(TreeEntry(relative, name, int(size) if name == "file" else 0,
+                                         bool(int(mode, 8) & 0o100) and name == "file", target or None))
+        return sorted(entries, key=lambda entry: entry.path.split("/"))
+
+    def open_read(self, path: PathLike) -> ContextManager[BinaryIO]:
+        """A binary stream reading the file ``path`` (files are copied by chunks, never whole)."""
+        raise NotImplementedError(f"the {self.name} connector cannot stream files")
+
+    def open_write(self, path: PathLike, *, executable: bool = False) -> ContextManager[BinaryIO]:
+        """A binary stream writing the file ``path`` (created or truncated; not atomic: write
+        to a temporary name and :meth:`rename` it)."""
+        raise NotImplementedError(f"the {self.name} connector cannot stream files")
+
+    def remove_tree(self, path: PathLike) -> None:
+        """Remove a directory and everything in it; nothing happens when it does not exist."""
+        self.run(["rm", "-rf", "--", str(path)]).check(f"removing {path}")
 
     # ---- commands and processes ----------------------------------------------------------
 

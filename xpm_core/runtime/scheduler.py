@@ -13,16 +13,19 @@ import json
 import logging
 import threading
 import time
-from typing import Callable, ClassVar
+from typing import TYPE_CHECKING, Callable, ClassVar, Sequence, Tuple
 
 from xpm_core.plugin.job_state import JobState
 from xpm_core.plugin.launcher import Launcher, ProcessRef, ProcessState, ProcessStatus
-from xpm_core.runtime import index_updates, plugin_events
+from xpm_core.runtime import index_updates, job_markers, plugin_events
 from xpm_core.runtime.job import Job, TransientMode
 from xpm_core.runtime.job_folder import write_job_folder
 from xpm_core.runtime.notifier import Notifier
 from xpm_core.runtime.prepare import prepares_of, run_prepare
 from xpm_core.runtime.tokens import TokenDependency, token_dependencies
+
+if TYPE_CHECKING:
+    from xpm_core.workspace.disk import FinalMarker
 
 logger = logging.getLogger("xpm.scheduler")
 
@@ -30,6 +33,11 @@ logger = logging.getLogger("xpm.scheduler")
 LOCK_RETRY_SECONDS = 0.2
 #: Seconds between two attempts at token units held by other jobs.
 TOKEN_RETRY_SECONDS = 0.5
+#: Seconds between two attempts at reading a remote job's markers while its host is unreachable.
+REMOTE_RETRY_SECONDS = 2.0
+
+#: A finished job's last answer from its launcher, and the files read for it then (by path).
+Ended = Tuple[ProcessState, "dict[str, str | None]"]
 
 
 class Poller:
@@ -37,38 +45,64 @@ class Poller:
 
     def __init__(self, launcher: Launcher) -> None:
         self.launcher = launcher
-        self._watched: dict[str, tuple[ProcessRef, asyncio.Future[ProcessState], Callable]] = {}
+        self._watched: dict[str, tuple[ProcessRef, asyncio.Future[Ended], Callable, tuple[str, ...]]] = {}
         self._task: asyncio.Task[None] | None = None
 
-    async def follow(self, ref: ProcessRef, on_state: Callable[[ProcessState], None]) -> ProcessState:
-        """Wait until the job of ``ref`` has finished; ``on_state`` sees every other answer."""
-        future: asyncio.Future[ProcessState] = asyncio.get_running_loop().create_future()
-        self._watched[ref.id] = (ref, future, on_state)
+    async def follow(
+        self, ref: ProcessRef, on_state: Callable[[ProcessState], None], files: Sequence[str] = ()
+    ) -> Ended:
+        """Wait until the job of ``ref`` has finished; ``on_state`` sees every other answer.
+
+        ``files`` (a remote job's markers) are read through the launcher's connector when the
+        job is seen finished, together with those of the other jobs that ended in that interval.
+        """
+        future: asyncio.Future[Ended] = asyncio.get_running_loop().create_future()
+        self._watched[ref.id] = (ref, future, on_state, tuple(files))
         if self._task is None or self._task.done():
             self._task = asyncio.ensure_future(self._run())
         return await future
 
     async def _run(self) -> None:
         while self._watched:
-            refs = [ref for ref, _, _ in self._watched.values()]
+            refs = [ref for ref, _, _, _ in self._watched.values()]
             try:
                 states = await self.launcher.poll(refs)
             except Exception as exc:  # a batch system hiccup: the jobs are unknown, not failed
                 logger.warning("polling %r failed (%s); trying again", self.launcher, exc)
                 states = {}
+            files = await self._read_ended_files(states)
             for ref_id, state in states.items():
                 entry = self._watched.get(ref_id)
                 if entry is None:
                     continue
-                _, future, on_state = entry
+                _, future, on_state, _ = entry
                 if state.status is ProcessStatus.FINISHED:
+                    if files is None:
+                        continue  # its markers could not be read: ask again at the next interval
                     del self._watched[ref_id]
                     if not future.done():
-                        future.set_result(state)
+                        future.set_result((state, files))
                 else:
                     on_state(state)
             if self._watched:
                 await asyncio.sleep(Scheduler.polling_interval or self.launcher.poll_interval)
+
+    async def _read_ended_files(self, states: dict[str, ProcessState]) -> dict[str, str | None] | None:
+        """The files to read of the jobs ``states`` says ended, with one connector call for all
+        (``None`` when the host could not be read: those jobs are unknown, not failed)."""
+        wanted = [
+            path
+            for ref_id, state in states.items()
+            if state.status is ProcessStatus.FINISHED and ref_id in self._watched
+            for path in self._watched[ref_id][3]
+        ]
+        if not wanted:
+            return {}
+        try:
+            return await asyncio.to_thread(self.launcher.connector.read_files, wanted)
+        except Exception as exc:
+            logger.warning("reading the markers of ended jobs through %r failed (%s); trying again", self.launcher, exc)
+            return None
 
 
 class Scheduler:
@@ -178,14 +212,12 @@ class Scheduler:
             job.mark_finished()
 
     async def _process(self, job: Job) -> None:
-        from xpm_core.workspace.disk import read_final_marker
-
-        marker = read_final_marker(job.path, job.task_id)
-        if marker is not None and marker.state is JobState.DONE:
+        markers = await self._read_markers(job)
+        if markers.done:
             self.set_state(job, JobState.DONE)
             return
         retrying = False  # whether the next start restarts a timed-out attempt
-        live = await self._live_process(job)
+        live = await self._live_process(job, markers.process)
         if live is not None:
             restart = await self._follow(job, *live)
             await self._release_tokens(job, token_dependencies(job))
@@ -243,12 +275,11 @@ class Scheduler:
         if not job.resumable:
             return True
         from xpm_core.runtime.retry_count import read_retry_count, write_retry_count
-        from xpm_core.workspace.disk import read_final_marker
 
         connector = job.launcher.connector
         job.retry_count = max(job.retry_count, await asyncio.to_thread(read_retry_count, connector, job.path))
         if not retrying:
-            marker = read_final_marker(job.path, job.task_id)
+            marker = (await self._read_markers(job)).final
             retrying = marker is not None and marker.failure_reason == "timeout"
         if not retrying:
             return True
@@ -306,18 +337,19 @@ class Scheduler:
         async with semaphore:
             yield
 
-    def _read_process(self, job: Job) -> ProcessRef | None:
-        try:
-            return ProcessRef.from_json(json.loads(job.file("pid").read_text()))
-        except FileNotFoundError:
-            return None
-        except ValueError as exc:
-            logger.warning("ignoring unreadable %s: %s", job.file("pid"), exc)
-            return None
+    async def _read_markers(self, job: Job) -> job_markers.JobMarkers:
+        """The job's markers: from the disk at once, or through its remote connector off the loop."""
+        if not job_markers.is_remote(job):
+            return job_markers.read(job)
+        while True:
+            try:
+                return await asyncio.to_thread(job_markers.read, job)
+            except ConnectionError as exc:  # the host cannot be reached now: wait, it has not failed
+                logger.warning("cannot read the markers of %s (%s); trying again", job, exc)
+                await asyncio.sleep(REMOTE_RETRY_SECONDS)
 
-    async def _live_process(self, job: Job) -> tuple[Launcher, ProcessRef] | None:
-        """The process of ``NAME.pid`` if it is still queued or running (started by any driver)."""
-        ref = self._read_process(job)
+    async def _live_process(self, job: Job, ref: ProcessRef | None) -> tuple[Launcher, ProcessRef] | None:
+        """The process ``ref`` of ``NAME.pid`` if it is still queued or running (started by any driver)."""
         if ref is None:
             return None
         from xpm_core.plugin.registry import get_registry
@@ -354,19 +386,17 @@ class Scheduler:
         (``None`` when the job turned out to be done). The lock is released before following:
         the job process itself holds it while it runs.
         """
-        from xpm_core.workspace.disk import read_final_marker
-
         connector = job.launcher.connector
         await asyncio.to_thread(connector.mkdir, job.path)
         with await self._lock(job):
             if job.detached:  # its driver is leaving: never start a job nobody will follow
                 self.set_state(job, JobState.UNSCHEDULED)
                 return None
-            marker = read_final_marker(job.path, job.task_id)
-            if marker is not None and marker.state is JobState.DONE:
+            markers = await self._read_markers(job)
+            if markers.done:
                 self.set_state(job, JobState.DONE)
                 return None
-            live = await self._live_process(job)
+            live = await self._live_process(job, markers.process)
             if live is not None:
                 return live
             launch = await asyncio.to_thread(write_job_folder, job)
@@ -388,32 +418,40 @@ class Scheduler:
         job.process = ref
         key = _launcher_key(launcher)
         poller = self._pollers.setdefault(key, Poller(launcher))
-        process = await poller.follow(ref, on_state)
-        await asyncio.to_thread(self._record_lost_end, job, ref, process)
-        return self._conclude(job, process)
+        # A remote job's markers come with the poll that saw it end (one read for all that ended).
+        remote = job_markers.is_remote(job)
+        process, files = await poller.follow(ref, on_state, job_markers.paths(job) if remote else ())
+        marker = await asyncio.to_thread(self._record_lost_end, job, ref, process, files if remote else None)
+        return self._conclude(job, process, marker)
 
-    def _record_lost_end(self, job: Job, ref: ProcessRef, process: ProcessState) -> None:
-        """A process that ended without its marker (killed, out of memory): write ``NAME.failed``
-        with what the launcher knows, so that every reader sees the same end (docs/workspace.md)."""
-        from xpm_core.workspace.disk import read_final_marker
+    def _record_lost_end(
+        self, job: Job, ref: ProcessRef, process: ProcessState, files: dict[str, str | None] | None
+    ) -> FinalMarker | None:
+        """The job's final marker (from ``files`` read through a remote connector, else the disk).
+
+        A process that ended without its marker (killed, out of memory) gets a ``NAME.failed``
+        with what the launcher knows, so that every reader sees the same end (docs/workspace.md).
+        """
+        from xpm_core.workspace.disk import failed_marker
         from xpm_core.workspace.reconcile import failure_record
 
-        if read_final_marker(job.path, job.task_id) is not None:
-            return
+        marker = job_markers.final_marker(job, files)
+        if marker is not None:
+            return marker
         record = failure_record(process.exit_code, process.failure, ref.id)
         record["ended_time"] = time.time()
+        text = json.dumps(record)
         try:
-            job.launcher.connector.write_text(job.file("failed"), json.dumps(record))
+            job.launcher.connector.write_text(job.file("failed"), text)
         except Exception as exc:  # the state is still set from what the launcher said
             logger.warning("could not write %s: %s", job.file("failed"), exc)
+            return None
+        return failed_marker(text)
 
-    def _conclude(self, job: Job, process: ProcessState) -> bool:
-        """Set the final state from the markers; ``True`` when the job must be started again."""
-        from xpm_core.workspace.disk import read_final_marker
-
+    def _conclude(self, job: Job, process: ProcessState, marker: FinalMarker | None) -> bool:
+        """Set the final state from the job's final marker; ``True`` when the job must be started again."""
         job.exit_code = process.exit_code
         job.ended_time = time.time()
-        marker = read_final_marker(job.path, job.task_id)
         if marker is not None:
             state, reason = marker.state, marker.failure_reason
             if reason == "cancelled" and process.failure == "timeout":

@@ -65,6 +65,51 @@ class ConnectorContract(Contract):
         with pytest.raises(FileNotFoundError):
             connector.read_text(path)
 
+    def test_read_files_reads_many_small_files_at_once(self, connector: Connector, workdir) -> None:
+        connector.write_text(workdir / "job.done", "")
+        connector.write_text(workdir / "job.failed", '{"reason": "timeout"}\n')
+        connector.write_text(workdir / "odd name 'q'.pid", "ünïcode\n")
+        paths = [workdir / "job.done", workdir / "job.failed", workdir / "missing.pid",
+                 workdir / "odd name 'q'.pid", workdir / "no-such-dir" / "x.done"]
+        assert connector.read_files(paths) == {
+            str(workdir / "job.done"): "",
+            str(workdir / "job.failed"): '{"reason": "timeout"}\n',
+            str(workdir / "missing.pid"): None,
+            str(workdir / "odd name 'q'.pid"): "ünïcode\n",
+            str(workdir / "no-such-dir" / "x.done"): None,
+        }
+        assert connector.read_files([]) == {}
+
+    def test_trees_are_walked_streamed_and_removed(self, connector: Connector, workdir) -> None:
+        tree = workdir / "tree"
+        connector.mkdir(tree / "sub" / "deeper")
+        payload = bytes(range(256)) * 4096  # 1 MiB, every byte value: streams are binary
+        try:
+            with connector.open_write(tree / "sub" / "data.bin") as stream:
+                for start in range(0, len(payload), 65536):
+                    stream.write(payload[start:start + 65536])
+            with connector.open_write(tree / "run.sh", executable=True) as stream:
+                stream.write(b"#!/bin/sh\necho streamed\n")
+        except NotImplementedError:
+            pytest.skip(f"the {self.connector_name} connector does not stream files")
+        connector.symlink("sub/data.bin", tree / "link")
+        entries = {entry.path: entry for entry in connector.walk(tree)}
+        assert sorted(entries) == ["link", "run.sh", "sub", "sub/data.bin", "sub/deeper"]
+        assert [entry.path for entry in connector.walk(tree)].index("sub") < list(entries).index("sub/data.bin")
+        assert (entries["sub"].kind, entries["sub/deeper"].kind) == ("directory", "directory")
+        assert (entries["sub/data.bin"].kind, entries["sub/data.bin"].size) == ("file", len(payload))
+        assert (entries["run.sh"].executable, entries["sub/data.bin"].executable) == (True, False)
+        assert (entries["link"].kind, entries["link"].target) == ("symlink", "sub/data.bin")
+        with connector.open_read(tree / "sub" / "data.bin") as stream:
+            read = b"".join(iter(lambda: stream.read(65536), b""))
+        assert read == payload
+        assert connector.run([str(tree / "run.sh")]).stdout == "streamed\n"
+        with pytest.raises(FileNotFoundError):
+            connector.walk(workdir / "nowhere")
+        connector.remove_tree(tree)
+        connector.remove_tree(tree)  # removing it again is fine
+        assert not connector.exists(tree)
+
     def test_executable_files_run(self, connector: Connector, workdir: PurePosixPath) -> None:
         script = workdir / "hello.sh"
         connector.write_text(script, "#!/bin/sh\necho hello from $0\n", executable=True)

@@ -115,6 +115,11 @@ def read_final_marker(job_dir: Path, task_id: str) -> Optional[FinalMarker]:
         return None
     except (OSError, UnicodeDecodeError):
         return FinalMarker(JobState.ERROR, "failed")
+    return failed_marker(text)
+
+
+def failed_marker(text: str) -> FinalMarker:
+    """What the content of a ``NAME.failed`` file says (read here, or through a remote connector)."""
     try:
         content = json.loads(text)
     except ValueError:

@@ -139,3 +139,62 @@ def test_ssh_monitor_unknown_host_key_is_one_line(ssh_server, big_workspace, tmp
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert "not in known_hosts" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_ssh_monitor_web_serves_the_remote_jobs(ssh_server, tmp_path) -> None:
+    """``ssh-monitor --web``: the web UI's API answers with the remote workspace's jobs and logs."""
+    pytest.importorskip("xpm_web", reason="ssh-monitor --web needs xpm-web")
+    import json
+    import re
+    import socket
+    import urllib.error
+    import urllib.request
+
+    workspace = write_workspace(tmp_path / "remote-ws", 30, experiment="webbed")
+    with socket.socket() as probe:  # a free port of the loopback
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "xpm_core", "experiments", "ssh-monitor", "--web", "--port", str(port),
+         "--ssh-config", ssh_server.ssh_config, "--remote-python", sys.executable, "--timeout", "30",
+         ssh_server.alias, str(workspace)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert process.stderr is not None
+        seen: list[str] = []
+        url = None
+        for line in process.stderr:  # ends with the process: a start failure does not hang the test
+            seen.append(line)
+            match = re.search(r"open (http://127\.0\.0\.1:(\d+)/\?token=(\S+))", line)
+            if match:
+                url = match
+                break
+        assert url is not None and int(url[2]) == port, "".join(seen)
+        token = url[3]
+
+        def api(path: str, token: str = token) -> dict:
+            request = urllib.request.Request(f"http://127.0.0.1:{port}/api/{path}",
+                                             headers={"Authorization": f"Bearer {token}"})
+            with urllib.request.urlopen(request, timeout=60) as answer:
+                return json.loads(answer.read())
+
+        [experiment] = api("experiments")["experiments"]
+        assert experiment["experiment_id"] == "webbed"
+        page = api("jobs?limit=100")
+        assert page["total"] == 30 and len(page["jobs"]) == 30
+        failed = [job for job in page["jobs"] if job["state"] == "error"]
+        assert len(failed) == 5  # jobs 0, 7, 14, 21, 28
+        first = next(job for job in failed if job["tags"]["i"] == 0)
+        log = api(f"jobs/{first['task_id']}/{first['job_id']}/log/stderr")
+        assert log["text"] == "job 0 failed\n"  # read on demand, through the remote monitor-server
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            api("jobs", token="not-the-token")
+        assert refused.value.code == 401
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -11,15 +11,16 @@ drivers on that host as well, and other hosts sharing the file system over NFSv4
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import errno
 import posixpath
 import stat
 import time
 import uuid
-from typing import Any, ContextManager, Iterator, Mapping, Sequence
+from typing import Any, BinaryIO, ContextManager, Iterator, Mapping, Sequence
 
-from xpm_core.plugin import CommandResult, Connector, PathLike, ProcessInfo
+from xpm_core.plugin import CommandResult, Connector, PathLike, ProcessInfo, TreeEntry
 from xpm_ssh import remote_shell
 from xpm_ssh.errors import SshError, SshUnreachableError
 from xpm_ssh.session import Destination, Session, session_for
@@ -141,6 +142,27 @@ class SshConnector(Connector):
 
         return bytes(self._sftp_call(f"reading {path}", op, str(path)))
 
+    def read_files(self, paths: Sequence[PathLike]) -> dict[str, str | None]:
+        """Several small files (job markers) from one remote command, whatever their number."""
+        names = [str(path) for path in paths]
+        if not names:
+            return {}
+        # Several ``sh`` in one command line: each gets a bounded argument list (ARG_MAX), and
+        # the whole still costs one round trip.
+        line = "; ".join(
+            remote_shell.read_files_line(names[start:start + READ_FILES_BATCH])
+            for start in range(0, len(names), READ_FILES_BATCH)
+        )
+        result = self.execute(line, timeout=60)
+        result.check(f"reading files on SSH host {self.session.label}")
+        rows = result.stdout.splitlines()
+        if len(rows) != len(names):
+            raise SshError(f"SSH host {self.session.label}: reading {len(names)} files gave {len(rows)} answers")
+        return {
+            name: base64.b64decode(row[2:]).decode(errors="replace") if row.startswith("F") else None
+            for name, row in zip(names, rows)
+        }
+
     def write_text(self, path: PathLike, text: str, *, executable: bool = False) -> None:
         target = str(path)
         temporary = posixpath.join(
@@ -202,6 +224,67 @@ class SshConnector(Connector):
 
     def listdir(self, path: PathLike) -> list[str]:
         return sorted(self._sftp_call(f"listing {path}", lambda sftp: sftp.listdir(str(path))))
+
+    # ---- trees and streams (xpm experiments copy) -------------------------------------------
+
+    def walk(self, path: PathLike) -> list[TreeEntry]:
+        """Every entry below ``path``, by SFTP (one listing per directory)."""
+
+        def op(sftp: Any, root: str) -> list[TreeEntry]:
+            try:
+                if not stat.S_ISDIR(sftp.stat(root).st_mode):
+                    raise FileNotFoundError(f"{root} is not a directory")
+            except FileNotFoundError:
+                raise FileNotFoundError(f"cannot list the directory {root} on SSH host {self.session.label}") from None
+            entries: list[TreeEntry] = []
+            pending = [""]
+            while pending:
+                relative = pending.pop()
+                for attributes in sftp.listdir_attr(posixpath.join(root, relative) if relative else root):
+                    name = posixpath.join(relative, attributes.filename) if relative else attributes.filename
+                    mode = attributes.st_mode or 0
+                    if stat.S_ISLNK(mode):
+                        entries.append(TreeEntry(name, "symlink", target=sftp.readlink(posixpath.join(root, name))))
+                    elif stat.S_ISDIR(mode):
+                        entries.append(TreeEntry(name, "directory"))
+                        pending.append(name)
+                    elif stat.S_ISREG(mode):
+                        entries.append(TreeEntry(name, "file", attributes.st_size or 0, bool(mode & 0o100)))
+            return sorted(entries, key=lambda entry: entry.path.split("/"))
+
+        return list(self._sftp_call(f"listing {path}", op, str(path)))
+
+    def open_read(self, path: PathLike) -> ContextManager[BinaryIO]:
+        return self._stream(str(path), "rb", executable=False)
+
+    def open_write(self, path: PathLike, *, executable: bool = False) -> ContextManager[BinaryIO]:
+        return self._stream(str(path), "wb", executable=executable)
+
+    @contextlib.contextmanager
+    def _stream(self, path: str, mode: str, *, executable: bool) -> Iterator[BinaryIO]:
+        """A file of the host over an SFTP channel of its own on the shared transport: a long
+        transfer never holds up the scheduler's own SFTP requests."""
+        import paramiko
+
+        try:
+            client = paramiko.SFTPClient.from_transport(self.session.transport())
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            self.session.mark_broken()
+            raise SshUnreachableError(f"SSH host {self.session.label}: cannot open SFTP ({exc})") from exc
+        assert client is not None
+        try:
+            with client.open(path, mode) as stream:
+                if mode == "rb":
+                    stream.prefetch()  # pipelined reads: a file comes at the link's speed
+                else:
+                    stream.set_pipelined(True)
+                    client.chmod(path, 0o755 if executable else 0o644)
+                yield stream  # type: ignore[misc]
+        finally:
+            client.close()
+
+    def remove_tree(self, path: PathLike) -> None:
+        self.run(["rm", "-rf", "--", str(path)], timeout=600).check(f"removing {path} on SSH host {self.session.label}")
 
     # ---- commands and processes ----------------------------------------------------------
 
@@ -345,6 +428,9 @@ def _ssh_exception() -> type[Exception]:
 
     return paramiko.SSHException
 
+
+#: Paths given to one remote ``sh`` by :meth:`SshConnector.read_files` (well under ARG_MAX).
+READ_FILES_BATCH = 1000
 
 #: The options ``connectors: ssh: NAME:`` of settings.yaml may give.
 NAMED_OPTIONS = frozenset({"host", "user", "port", "ssh_config", "known_hosts", "identity", "options", "python"})

@@ -79,6 +79,14 @@ done
 """.replace("__EXIT_DIR__", EXIT_DIR)
 )
 
+# Arguments: PATH ... Prints, for each in order, "F BASE64" (its content) or "M" (missing or
+# unreadable): the markers of every job of a host that ended in a polling interval, in one round trip.
+_READ_FILES = r"""
+for f in "$@"; do
+    if [ -f "$f" ] && b=$(base64 -w0 2>/dev/null <"$f"); then echo "F $b"; else echo M; fi
+done
+"""
+
 # Arguments: SIGNAL PID. Signals the process group the job leads, or the process alone.
 _KILL = r"""
 kill -s "$1" -- "-$2" 2>/dev/null || kill -s "$1" "$2" 2>/dev/null || true
@@ -112,6 +120,10 @@ def spawn_line(args: Sequence[str], *, cwd: str, env: Mapping[str, str], stdout:
 
 def processes_line(processes: Sequence[tuple[int, str | None]]) -> str:
     return _sh(_PROCESSES, [f"{pid}:{start or ''}" for pid, start in processes])
+
+
+def read_files_line(paths: Sequence[str]) -> str:
+    return _sh(_READ_FILES, list(paths))
 
 
 def kill_line(pid: int, *, force: bool) -> str:

@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
+import stat
 import subprocess
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any, ContextManager, Mapping, Sequence
+from typing import Any, BinaryIO, ContextManager, Iterator, Mapping, Sequence
 
 from xpm_core.builtin.local import fork_server
 from xpm_core.local_host import file_lock, process_alive, process_start_stamp
-from xpm_core.plugin.connector import CommandResult, Connector, PathLike, ProcessInfo
+from xpm_core.plugin.connector import CommandResult, Connector, PathLike, ProcessInfo, TreeEntry
 
 # Children started by any LocalConnector of this process, by pid: only their parent can reap
 # them (and read their exit code); an unreaped child would look alive forever as a zombie.
@@ -88,6 +90,42 @@ class LocalConnector(Connector):
 
     def listdir(self, path: PathLike) -> list[str]:
         return sorted(os.listdir(path))
+
+    # ---- trees and streams ---------------------------------------------------------------
+
+    def walk(self, path: PathLike) -> list[TreeEntry]:
+        root = Path(path)
+        if not root.is_dir():
+            raise FileNotFoundError(f"cannot list the directory {path}: not a directory")
+        entries = []
+        for folder, directories, files in os.walk(root):
+            for name in directories + files:
+                full = os.path.join(folder, name)
+                info = os.lstat(full)
+                relative = os.path.relpath(full, root).replace(os.sep, "/")
+                if stat.S_ISLNK(info.st_mode):
+                    entries.append(TreeEntry(relative, "symlink", target=os.readlink(full)))
+                elif stat.S_ISDIR(info.st_mode):
+                    entries.append(TreeEntry(relative, "directory"))
+                elif stat.S_ISREG(info.st_mode):
+                    entries.append(TreeEntry(relative, "file", info.st_size, bool(info.st_mode & 0o100)))
+        return sorted(entries, key=lambda entry: entry.path.split("/"))
+
+    def open_read(self, path: PathLike) -> ContextManager[BinaryIO]:
+        return open(path, "rb")
+
+    @contextlib.contextmanager
+    def _open_write(self, path: PathLike, executable: bool) -> Iterator[BinaryIO]:
+        with open(path, "wb") as stream:
+            os.chmod(path, (0o777 if executable else 0o666) & ~_current_umask())
+            yield stream
+
+    def open_write(self, path: PathLike, *, executable: bool = False) -> ContextManager[BinaryIO]:
+        return self._open_write(path, executable)
+
+    def remove_tree(self, path: PathLike) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            shutil.rmtree(path)
 
     # ---- commands and processes ----------------------------------------------------------
 
