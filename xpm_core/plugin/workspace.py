@@ -192,7 +192,7 @@ class WorkspaceAPI:
         self._registry = registry
         self._index: Optional[WorkspaceIndex] = None
         self._reconciled = 0.0
-        self._services: dict[tuple[str, str], Any] = {}  # (run folder, service id) -> started here
+        self._services: set[tuple[Path, str]] = set()  # (run folder, service id) started through this API
 
     # ---- life cycle --------------------------------------------------------------------------
 
@@ -603,34 +603,38 @@ class WorkspaceAPI:
 
     def start_service(self, experiment_id: str, service_id: str, run_id: Optional[str] = None) -> dict[str, Any]:
         """Start a service of a run in this process (created again from its record) and wait until it
-        is ready; it runs until :meth:`stop_service` or :meth:`close`. Returns its row of :meth:`services`."""
+        is ready; it runs until :meth:`stop_service`, :meth:`close` or the end of the process.
+        Returns its row of :meth:`services`."""
+        from xpm_core.services import hosting
         from xpm_core.services.records import LIVE_STATES, UnknownServiceError, read_state, recreate_service
 
         run_dir = self._services_run(experiment_id, run_id)
-        started = self._services
-        key = (str(run_dir), service_id)
+        service = hosting.hosted(run_dir, service_id)
         try:
-            current = read_state(run_dir, service_id)
-            if current["state"] in LIVE_STATES and key not in started:
-                raise WorkspaceAPIError(f"service {service_id} is already {current['state'].lower()} in process "
-                                        f"{current['pid']}" + (f" at {current['url']}" if current["url"] else ""))
-            service = started.get(key) or recreate_service(run_dir, service_id)
+            if service is None:
+                current = read_state(run_dir, service_id)
+                if current["state"] in LIVE_STATES:
+                    raise WorkspaceAPIError(f"service {service_id} is already {current['state'].lower()} in process "
+                                            f"{current['pid']}" + (f" at {current['url']}" if current["url"] else ""))
+                service = recreate_service(run_dir, service_id)
         except (UnknownServiceError, ValueError) as error:
             raise WorkspaceAPIError(str(error)) from None
         try:
             service.start()
         except Exception as error:
             raise WorkspaceAPIError(f"service {service_id} did not start: {error} (logs: {service.stderr})") from None
-        started[key] = service
+        hosting.host(run_dir, service_id, service)
+        self._services.add((run_dir, service_id))
         return self._service_row(run_dir, service_id)
 
     def stop_service(self, experiment_id: str, service_id: str, run_id: Optional[str] = None) -> dict[str, Any]:
-        """Stop a service this API started. One running in another process (the plan's driver,
-        ``xpm experiments services start``, another monitor) is refused: stop it there."""
+        """Stop a service this process started (:meth:`start_service`). One running in another process
+        (the plan's driver, ``xpm experiments services start``, another monitor) is refused: stop it there."""
+        from xpm_core.services import hosting
         from xpm_core.services.records import LIVE_STATES, read_state
 
         run_dir = self._services_run(experiment_id, run_id)
-        service = self._services.pop((str(run_dir), service_id), None)
+        service = hosting.release(run_dir, service_id)
         if service is not None:
             service.stop()
         else:
@@ -649,12 +653,16 @@ class WorkspaceAPI:
         raise WorkspaceAPIError(f"run {run_dir.name} has no service {service_id!r}")
 
     def _stop_started_services(self) -> None:
-        services, self._services = self._services, {}
-        for service in services.values():
+        from xpm_core.services import hosting
+
+        started, self._services = self._services, set()
+        for run_dir, service_id in started:
+            service = hosting.release(run_dir, service_id)
             try:
-                service.stop()
+                if service is not None:
+                    service.stop()
             except Exception as error:  # closing must go on
-                logger.warning("could not stop service %s: %s", service.id, error)
+                logger.warning("could not stop service %s: %s", service_id, error)
 
     def _services_run(self, experiment_id: str, run_id: Optional[str]) -> Path:
         from xpm_core.names import InvalidNameError, check_name
