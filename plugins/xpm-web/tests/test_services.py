@@ -136,3 +136,48 @@ def test_the_run_page_links_its_services_and_errors_are_404(client: Any) -> None
     assert client.get("/api/experiments/absent/runs/latest/services").status_code == 404
     assert client.get("/api/experiments/served/runs/19990101_000000/services").status_code == 404
     assert client.get("/experiments/absent/runs/latest/services").status_code == 404
+
+
+def test_a_service_is_started_and_stopped_from_its_page_in_chromium(served: tuple[Path, int], chromium_available: None,
+                                                                     browser: Any) -> None:
+    """The page's buttons in a real browser (the CSP allows only the package's scripts)."""
+    import os
+    import re
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    workspace, port = served
+    service_url = f"http://127.0.0.1:{port}/"
+    xpm = Path(sys.executable).with_name("xpm")
+    monitor = subprocess.Popen([str(xpm), "experiments", "monitor", "served", "--workdir", str(workspace), "--port",
+                                str(free_port())], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=dict(os.environ))
+    try:
+        assert monitor.stderr is not None
+        line = monitor.stderr.readline()
+        match = re.search(r"open (http://\S+)", line)
+        assert match, f"the monitor printed {line!r}"
+
+        def until(condition: Any, what: str) -> None:
+            WebDriverWait(browser, 30, poll_frequency=0.05).until(lambda _: condition(), message=what)
+
+        def state() -> str:
+            return str(browser.find_element(By.CSS_SELECTOR, 'tr[data-service="files"]').get_attribute("data-state"))
+
+        browser.get(match.group(1))  # the run's page
+        until(lambda: browser.find_elements(By.ID, "services-link"), "the run page")
+        browser.find_element(By.ID, "services-link").click()
+        until(lambda: browser.find_elements(By.CSS_SELECTOR, 'tr[data-service="files"]'), "the services page")
+        assert state() == "STOPPED"
+        browser.find_element(By.CSS_SELECTOR, 'button[data-action="start"]').click()
+        until(lambda: state() == "RUNNING", "the service running")
+        link = browser.find_element(By.CSS_SELECTOR, 'tr[data-service="files"] a')
+        assert link.get_attribute("href") == service_url and answers(service_url)
+        browser.find_element(By.CSS_SELECTOR, 'button[data-action="stop"]').click()
+        WebDriverWait(browser, 10).until(lambda driver: driver.switch_to.alert).accept()  # "Stop the service files?"
+        until(lambda: state() == "STOPPED", "the service stopped")
+        assert not answers(service_url)
+    finally:
+        monitor.terminate()
+        monitor.wait(15)
