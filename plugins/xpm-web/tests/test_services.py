@@ -162,8 +162,11 @@ def test_a_service_is_started_and_stopped_from_its_page_in_chromium(served: tupl
         def until(condition: Any, what: str) -> None:
             WebDriverWait(browser, 30, poll_frequency=0.05).until(lambda _: condition(), message=what)
 
-        def state() -> str:
-            return str(browser.find_element(By.CSS_SELECTOR, 'tr[data-service="files"]').get_attribute("data-state"))
+        def state() -> Any:
+            # Read in one script: the page reloads after each action (an element found before is stale).
+            return browser.execute_script(
+                "const row = document.querySelector('tr[data-service=\"files\"]');"
+                "return row ? [row.dataset.state, (row.querySelector('a') || {}).href || null] : [null, null];")[0]
 
         browser.get(match.group(1))  # the run's page
         until(lambda: browser.find_elements(By.ID, "services-link"), "the run page")
@@ -172,8 +175,8 @@ def test_a_service_is_started_and_stopped_from_its_page_in_chromium(served: tupl
         assert state() == "STOPPED"
         browser.find_element(By.CSS_SELECTOR, 'button[data-action="start"]').click()
         until(lambda: state() == "RUNNING", "the service running")
-        link = browser.find_element(By.CSS_SELECTOR, 'tr[data-service="files"] a')
-        assert link.get_attribute("href") == service_url and answers(service_url)
+        link = browser.execute_script("return document.querySelector('tr[data-service=\"files\"] a').href")
+        assert link == service_url and answers(service_url)
         browser.find_element(By.CSS_SELECTOR, 'button[data-action="stop"]').click()
         WebDriverWait(browser, 10).until(lambda driver: driver.switch_to.alert).accept()  # "Stop the service files?"
         until(lambda: state() == "STOPPED", "the service stopped")
