@@ -14,6 +14,8 @@ from xpm_tui.screens.experiments import SortableTable
 #: Colours of the service states (ServiceState names).
 SERVICE_STYLES = {"RUNNING": "bold blue", "STARTING": "cyan", "STOPPING": "yellow", "ERROR": "bold red",
                   "STOPPED": "dim"}
+#: Seconds between two readings of the services' states while the screen is shown.
+REFRESH_SECONDS = 2.0
 SERVICE_COLUMNS = [("service", "Service"), ("state", "State"), ("url", "URL"), ("description", "Description")]
 
 
@@ -33,6 +35,16 @@ class ServicesScreen(SortableTable):
         super().__init__()
         self.experiment_id = experiment_id
         self.run_id = run_id
+
+    def on_mount(self) -> None:
+        # A service's state is in the run's files, not in the index whose changes reload screens:
+        # read again every few seconds (a handful of small files).
+        self.set_interval(REFRESH_SECONDS, self._refresh)
+        super().on_mount()
+
+    def _refresh(self) -> None:
+        if self.is_current:
+            self.reload()
 
     def value(self, row: dict[str, Any], key: str) -> Any:
         return {"service": row["id"], "state": row["state"], "url": row.get("url"),

@@ -10,6 +10,16 @@ document.addEventListener("DOMContentLoaded", () => {
     flashBox.className = kind;
     flashBox.hidden = false;
   }
+  // A service's state lives in the run's files (not in the index the event stream follows):
+  // read the list every few seconds and redraw the page when a state or an address changed.
+  const shown = JSON.stringify([...document.querySelectorAll("tr[data-service]")].map((row) => [row.dataset.service, row.dataset.state]));
+  setInterval(async () => {
+    const response = await fetch(`/api/experiments/${encodeURIComponent(experiment)}/runs/${encodeURIComponent(run)}/services`,
+      { credentials: "same-origin", headers: { Accept: "application/json" } }).catch(() => null);
+    if (!response || !response.ok) return;
+    const { services } = await response.json();
+    if (JSON.stringify(services.map((service) => [service.id, service.state])) !== shown) location.reload();
+  }, 3000);
   for (const button of document.querySelectorAll("button.service-action")) {
     button.addEventListener("click", async () => {
       const service = button.closest("tr").dataset.service;
