@@ -348,3 +348,15 @@ def test_wait_for_port_says_when_the_server_died() -> None:
     process.wait()
     with pytest.raises(RuntimeError, match="exited with code 5"):
         wait_for_port("127.0.0.1", free_port(), process=process, timeout=5)
+
+
+def test_a_remote_monitor_lists_the_services(served_workspace: tuple[Path, int]) -> None:
+    from xpm_core.plugin import RemoteWorkspace
+
+    workspace, _port = served_workspace
+    command = [sys.executable, "-m", "xpm_core", "experiments", "monitor-server", str(workspace)]
+    with RemoteWorkspace.over_command(command) as remote, WorkspaceAPI(workspace) as local:
+        assert remote.services("served") == local.services("served")
+        assert remote.services("served")[0]["id"] == "files"
+        with pytest.raises(WorkspaceAPIError, match="no experiment"):
+            remote.services("absent")

@@ -39,7 +39,9 @@ def _unavailable(error: ServicesUnavailable) -> Any:
 def _api(api: Any, method: str) -> Any:
     function = getattr(api, method, None)
     if function is None:
-        raise ServicesUnavailable("services are not available for this workspace connection (a remote workspace)")
+        raise ServicesUnavailable(
+            "services of a remote workspace are started on its machine (xpm experiments services start)"
+            if method != "services" else "services are not available for this workspace connection")
     return function
 
 

@@ -111,8 +111,14 @@ class ServicesScreen(SortableTable):
         method = "start_service" if action == "start" else "stop_service"
         if action == "start":
             self.app.notify(f"starting {service_id}...")
+        def call(api: Any) -> dict[str, Any]:
+            if not hasattr(api, method):  # a remote workspace (ssh-monitor): the server's machine would run it
+                raise RuntimeError("services of a remote workspace are started on its machine: "
+                                   f"xpm experiments services start {experiment_id} {service_id}")
+            return dict(getattr(api, method)(experiment_id, service_id, run_id))
+
         try:
-            answer = await self.backend.call(lambda api: getattr(api, method)(experiment_id, service_id, run_id))
+            answer = await self.backend.call(call)
         except Exception as error:
             self.xpm.notify_error(f"{action} {service_id}: {error}")
         else:
