@@ -16,7 +16,7 @@ RUN_OPTION = click.option("--run", "run_id", metavar="RUN_ID", help="A run of th
 SHOWN_ID = 12
 
 
-@click.group("actions")
+@click.group("actions", short_help="List and run the actions a run registered (add_action).")
 @click.pass_context
 def actions_group(ctx: click.Context) -> None:
     """Actions an experiment registered (add_action in __submit__, or xp.add_action).
