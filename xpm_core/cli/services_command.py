@@ -17,7 +17,7 @@ from xpm_core.cli.workspace_options import workspace_options
 RUN_OPTION = click.option("--run", "run_id", metavar="RUN_ID", help="A run of the experiment (default: the latest).")
 
 
-@click.group("services", short_help="List and start the services a run registered (xp.add_service).")
+@click.group("services", short_help="List and start the services a run registered.")
 @click.pass_context
 def services_group(ctx: click.Context) -> None:
     """The services an experiment registered with xp.add_service (TensorBoard, a dashboard...).
