@@ -95,6 +95,7 @@ def start_command(workspace: Path, experiment: str, service_id: str, run_id: Opt
                 ended.set()
 
     _stop_on_sigterm()
+    service.add_listener(Ended())  # before the start: an end right after it is not missed
     try:
         try:
             url = service.start()
@@ -102,7 +103,6 @@ def start_command(workspace: Path, experiment: str, service_id: str, run_id: Opt
             raise click.ClickException(
                 f"service {service_id} did not start: {error} (logs: {service.stderr})"
             ) from None
-        service.add_listener(Ended())
         click.echo(f"Service {service_id} is running" + (f" at {url}" if url else ""))
         click.echo("Press Ctrl-C to stop it.", err=True)
         try:

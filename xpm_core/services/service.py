@@ -388,11 +388,13 @@ class ProcessWebService(_Startable):
             self.log_directory.mkdir(parents=True, exist_ok=True)
         try:
             for path in (self.stdout, self.stderr):
-                outputs.append(open(path, "wb") if path is not None else open("/dev/null", "wb"))
+                if path is not None:
+                    outputs.append(open(path, "wb"))
+            stdout, stderr = outputs if outputs else (subprocess.DEVNULL, subprocess.DEVNULL)
             # Its own session: Ctrl-C in the terminal reaches this process, which stops the
             # service in order, rather than killing the server under it.
             self.process = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=outputs[0], stderr=outputs[1],
+                command, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
                 cwd=self.log_directory, start_new_session=True,
             )
         finally:
