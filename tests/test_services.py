@@ -360,3 +360,49 @@ def test_a_remote_monitor_lists_the_services(served_workspace: tuple[Path, int])
         assert remote.services("served")[0]["id"] == "files"
         with pytest.raises(WorkspaceAPIError, match="no experiment"):
             remote.services("absent")
+
+
+class Dashboards(Service):
+    """A composite service: two thread servers started on their own (``dashboards/one``, ``dashboards/two``)."""
+
+    id = "dashboards"
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__()
+        self.directory = directory
+        self.parts = [ThreadServer(directory), ThreadServer(directory)]
+        self.parts[0].id, self.parts[1].id = "one", "two"
+
+    def description(self) -> str:
+        return "two dashboards"
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"directory": self.directory}
+
+    def subservices(self) -> list[Service]:
+        return list(self.parts)
+
+
+def test_a_sub_service_is_listed_and_started_again_on_its_own(tmp_path: Path, served: Path) -> None:
+    from xpm_core.services.records import recreate_service, service_rows
+    from xpm_core.services.registration import services_record
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "status.json").write_text(json.dumps({"services": services_record({"dashboards": Dashboards(served)})}))
+    rows = service_rows(run_dir)
+    assert [(row["id"], row["state"]) for row in rows] == [
+        ("dashboards", "STOPPED"), ("dashboards/one", "STOPPED"), ("dashboards/two", "STOPPED")]
+
+    two = recreate_service(run_dir, "dashboards/two")
+    assert isinstance(two, ThreadServer) and two.log_directory == run_dir / "services" / "dashboards" / "two"
+    url = two.start()
+    try:
+        assert url is not None and fetch(url + "page.txt") == "hello from the service"
+        assert read_state(run_dir, "dashboards/two") == {"state": "RUNNING", "url": url, "error": None,
+                                                         "pid": os.getpid()}
+    finally:
+        two.stop()
+    assert read_state(run_dir, "dashboards/two")["state"] == "STOPPED"
+    with pytest.raises(LookupError, match="no sub-service 'three'"):
+        recreate_service(run_dir, "dashboards/three")
