@@ -12,6 +12,7 @@ import json
 import os
 import socket
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -78,7 +79,9 @@ def write_state(service: Service) -> None:
     }
     service.log_directory.mkdir(parents=True, exist_ok=True)
     path = service.log_directory / STATE_FILE
-    temporary = path.with_name(f".{STATE_FILE}.{os.getpid()}.tmp")
+    # One temporary file per thread: a state may change in two threads at once (stop, and the
+    # watcher of the server process).
+    temporary = path.with_name(f".{STATE_FILE}.{os.getpid()}.{threading.get_ident()}.tmp")
     temporary.write_text(json.dumps(content, indent=2))
     os.replace(temporary, path)
 
