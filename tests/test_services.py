@@ -406,3 +406,19 @@ def test_a_sub_service_is_listed_and_started_again_on_its_own(tmp_path: Path, se
     assert read_state(run_dir, "dashboards/two")["state"] == "STOPPED"
     with pytest.raises(LookupError, match="no sub-service 'three'"):
         recreate_service(run_dir, "dashboards/three")
+
+
+def test_a_monitor_in_the_drivers_process_starts_the_plans_service(tmp_path: Path, served: Path) -> None:
+    """As with ``run-experiment --port``: the web monitor runs in the driver and starts its services."""
+    from xpm_core import experiment
+
+    with experiment(tmp_path / "ws", "inside") as xp:
+        service = xp.add_service(ThreadServer(served))
+        with WorkspaceAPI(tmp_path / "ws") as api:
+            assert api.services("inside")[0]["state"] == "STOPPED"
+            row = api.start_service("inside", "thread")
+            assert row["state"] == "RUNNING" and service.state is ServiceState.RUNNING  # the plan's own object
+            assert fetch(row["url"] + "page.txt") == "hello from the service"
+            assert api.stop_service("inside", "thread")["state"] == "STOPPED"
+            api.start_service("inside", "thread")
+    assert service.state is ServiceState.STOPPED  # stopped with the run

@@ -602,8 +602,8 @@ class WorkspaceAPI:
         return service_rows(self._services_run(experiment_id, run_id))
 
     def start_service(self, experiment_id: str, service_id: str, run_id: Optional[str] = None) -> dict[str, Any]:
-        """Start a service of a run in this process (created again from its record) and wait until it
-        is ready; it runs until :meth:`stop_service`, :meth:`close` or the end of the process.
+        """Start a service of a run in this process (the plan's own object when the monitor runs in
+        the plan's driver, else created again from its record) and wait until it is ready; it runs until :meth:`stop_service`, :meth:`close` or the end of the process.
         Returns its row of :meth:`services`."""
         from xpm_core.services import hosting
         from xpm_core.services.records import LIVE_STATES, UnknownServiceError, read_state, recreate_service
@@ -628,15 +628,16 @@ class WorkspaceAPI:
         return self._service_row(run_dir, service_id)
 
     def stop_service(self, experiment_id: str, service_id: str, run_id: Optional[str] = None) -> dict[str, Any]:
-        """Stop a service this process started (:meth:`start_service`). One running in another process
+        """Stop a service this process holds (started by :meth:`start_service`, or the plan's own when
+        the monitor runs in the plan's driver). One running in another process
         (the plan's driver, ``xpm experiments services start``, another monitor) is refused: stop it there."""
         from xpm_core.services import hosting
         from xpm_core.services.records import LIVE_STATES, read_state
 
         run_dir = self._services_run(experiment_id, run_id)
-        service = hosting.release(run_dir, service_id)
+        service = hosting.hosted(run_dir, service_id)
         if service is not None:
-            service.stop()
+            service.stop()  # still held by the process: it may be started again
         else:
             current = read_state(run_dir, service_id)
             if current["state"] in LIVE_STATES:
@@ -657,7 +658,7 @@ class WorkspaceAPI:
 
         started, self._services = self._services, set()
         for run_dir, service_id in started:
-            service = hosting.release(run_dir, service_id)
+            service = hosting.hosted(run_dir, service_id)
             try:
                 if service is not None:
                     service.stop()

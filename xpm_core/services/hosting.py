@@ -1,6 +1,7 @@
-"""The recorded services this process runs (started by a monitor or the CLI), shared by every
-``WorkspaceAPI`` of the process: a web server answers each request with its thread's API, and
-any of them may stop what another started."""
+"""The recorded services this process holds (the plan's own while it runs, those a monitor
+started), shared by every ``WorkspaceAPI`` of the process: a web server answers each request
+with its thread's API, and any of them may start or stop what the process holds (a web monitor
+inside the driver, ``run-experiment --port``, starts the plan's TensorBoard on demand)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ def host(run_dir: Path, service_id: str, service: Service) -> None:
         _hosted[_key(run_dir, service_id)] = service
 
 
-def release(run_dir: Path, service_id: str) -> Optional[Service]:
-    """Forget (and return) the service; the caller stops it."""
+def forget(service: Service) -> None:
+    """Forget ``service`` wherever it is hosted (its run ended)."""
     with _lock:
-        return _hosted.pop(_key(run_dir, service_id), None)
+        for key in [key for key, hosted_service in _hosted.items() if hosted_service is service]:
+            del _hosted[key]

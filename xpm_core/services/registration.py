@@ -33,9 +33,12 @@ def register_service(xp: Any, service: Service, *, recorded: bool) -> Service:
         previous.stop()
     xp.services[service_id] = service
     if recorded:
+        from xpm_core.services import hosting
+
         service.set_experiment(xp)
         service.add_listener(StateRecorder())
         write_state(service)
+        hosting.host(xp.run_dir, service_id, service)  # a monitor of this process may start it
     return service
 
 
@@ -46,7 +49,10 @@ def services_record(services: Mapping[str, Service]) -> dict[str, dict[str, Any]
 
 def stop_services(services: Mapping[str, Service]) -> None:
     """Stop the services this process runs (at the end of a run); a failure is only logged."""
+    from xpm_core.services import hosting
+
     for service in services.values():
+        hosting.forget(service)
         for target in {id(sub): sub for sub in [service, *service.subservices()]}.values():
             try:
                 target.stop()
