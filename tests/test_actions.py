@@ -183,3 +183,11 @@ def test_add_action_in_dry_run_and_refusals(tmp_path: Path) -> None:
         with pytest.raises(TypeError, match="takes an Action configuration"):
             xp.add_action(Shared.C(value="x"))
     assert not (tmp_path / "experiments").exists()  # a dry run writes nothing
+
+
+def test_a_run_must_exist(exported: Path) -> None:
+    result = xpm("experiments", "actions", "list", "exports", "--run", "19990101_000000", "--workdir", str(exported))
+    assert result.returncode == 2 and "has no run '19990101_000000' (runs: " in result.stderr
+    run_id = (exported / "experiments" / "exports" / "current").resolve().name
+    listed = xpm("experiments", "actions", "list", "exports", "--run", run_id, "--workdir", str(exported))
+    assert listed.returncode == 0 and "Export bert" in listed.stdout
