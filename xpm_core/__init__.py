@@ -101,6 +101,10 @@ _LAZY_EXPORTS: dict[str, str] = {
     "load_xp_info": "xpm_core.serialization.experiment_info",
     "load_configs": "xpm_core.serialization.experiment_info",
     "ExperimentInfo": "xpm_core.serialization.experiment_info",
+    # actions, run later from the CLI (services: xpm_core.scheduler.services, as in experimaestro)
+    "Action": "xpm_core.actions.action",
+    "Interaction": "xpm_core.actions.interaction",
+    "CLIInteraction": "xpm_core.actions.interaction",
     # workspace index and its read API
     "WorkspaceStateProvider": "xpm_core.workspace.state_provider",
     "WorkspaceIndex": "xpm_core.workspace.index",
@@ -113,6 +117,8 @@ if TYPE_CHECKING:  # pragma: no cover - static analysers see real imports
     from pathlib import Path
     from typing import Annotated, Any
 
+    from xpm_core.actions.action import Action
+    from xpm_core.actions.interaction import CLIInteraction, Interaction
     from xpm_core.builtin.local.connector import LocalConnector
     from xpm_core.builtin.local.direct_launcher import DirectLauncher
     from xpm_core.cli import make_cli

@@ -37,10 +37,6 @@ NOT_SUPPORTED: dict[tuple[str, str], str] = {
         )
     },
     ("experimaestro.scheduler.workspace", "Workspace"): _PART_2,
-    **{
-        ("experimaestro", name): "actions are alpha in experimaestro 2.7.0; not ported"
-        for name in ("Action", "Interaction", "CLIInteraction")
-    },
     ("experimaestro", "documentation"): "the mkdocs documentation plugin is not part of xpm",
     ("experimaestro", "ObjectStore"): _INTERNAL + " (instance() shares objects with a dict)",
     ("experimaestro.core.objects", "ObjectStore"): _INTERNAL + " (instance() shares objects with a dict)",

@@ -17,6 +17,8 @@ from xpm_core.plugin.components import CommandType
 
 #: Sub-commands written in their own modules, imported only when used: name -> "module:attr".
 LAZY_COMMANDS = {
+    "actions": "xpm_core.cli.actions_command:actions_group",
+    "services": "xpm_core.cli.services_command:services_group",
     "monitor": "xpm_core.cli.monitor_command:monitor_command",
     "monitor-server": "xpm_core.monitor_protocol.command:monitor_server_command",
 }

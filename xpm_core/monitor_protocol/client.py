@@ -207,6 +207,11 @@ class RemoteWorkspace:
     def dependencies(self, experiment_id: Optional[str] = None, run_id: Optional[str] = None) -> dict[str, list[str]]:
         return dict(self.call("dependencies", experiment_id=experiment_id, run_id=run_id))
 
+    def services(self, experiment_id: str, run_id: Optional[str] = None) -> list[dict[str, Any]]:
+        """The services of a run, as ``WorkspaceAPI.services`` lists them (starting one is local only:
+        it would run on the server's machine)."""
+        return list(self.call("services", experiment_id=experiment_id, run_id=run_id))
+
     def log(self, reference: str, stream: str = "stderr", offset: int = 0, size: Optional[int] = None) -> Any:
         from xpm_core.plugin.workspace import LogChunk
 

@@ -195,6 +195,7 @@ class WorkspaceAPI:
         self._registry = registry
         self._index: Optional[WorkspaceIndex] = None
         self._reconciled = 0.0
+        self._services: set[tuple[Path, str]] = set()  # (run folder, service id) started through this API
 
     # ---- life cycle --------------------------------------------------------------------------
 
@@ -225,6 +226,7 @@ class WorkspaceAPI:
             self.reconcile()
 
     def close(self) -> None:
+        self._stop_started_services()
         if self._index is not None:
             self._index.close()
             self._index = None
@@ -590,6 +592,101 @@ class WorkspaceAPI:
         if deleted:
             self.index.forget_jobs(deleted)
         return outcomes
+
+    # ---- services (xp.add_service; xpm_core.services) -----------------------------------------------
+
+    def services(self, experiment_id: str, run_id: Optional[str] = None) -> list[dict[str, Any]]:
+        """The services a run (default: the latest) registered, sorted by id, as plain dicts:
+        ``id`` (``PARENT/SUB`` for a sub-service), ``description``, ``state`` (``STOPPED``,
+        ``STARTING``, ``RUNNING``, ``STOPPING`` or ``ERROR``), ``url``, ``error``, ``pid``,
+        ``class``, ``stdout``, ``stderr``. Read from the run's files, not from the index."""
+        from xpm_core.services.records import service_rows
+
+        return service_rows(self._services_run(experiment_id, run_id))
+
+    def start_service(self, experiment_id: str, service_id: str, run_id: Optional[str] = None) -> dict[str, Any]:
+        """Start a service of a run in this process (the plan's own object when the monitor runs in
+        the plan's driver, else created again from its record) and wait until it is ready; it runs until :meth:`stop_service`, :meth:`close` or the end of the process.
+        Returns its row of :meth:`services`."""
+        from xpm_core.services import hosting
+        from xpm_core.services.records import LIVE_STATES, UnknownServiceError, read_state, recreate_service
+
+        run_dir = self._services_run(experiment_id, run_id)
+        service = hosting.hosted(run_dir, service_id)
+        try:
+            if service is None:
+                current = read_state(run_dir, service_id)
+                if current["state"] in LIVE_STATES:
+                    raise WorkspaceAPIError(f"service {service_id} is already {current['state'].lower()} in process "
+                                            f"{current['pid']}" + (f" at {current['url']}" if current["url"] else ""))
+                service = recreate_service(run_dir, service_id)
+        except (UnknownServiceError, ValueError) as error:
+            raise WorkspaceAPIError(str(error)) from None
+        try:
+            service.start()
+        except Exception as error:
+            raise WorkspaceAPIError(f"service {service_id} did not start: {error} (logs: {service.stderr})") from None
+        hosting.host(run_dir, service_id, service)
+        self._services.add((run_dir, service_id))
+        return self._service_row(run_dir, service_id)
+
+    def stop_service(self, experiment_id: str, service_id: str, run_id: Optional[str] = None) -> dict[str, Any]:
+        """Stop a service this process holds (started by :meth:`start_service`, or the plan's own when
+        the monitor runs in the plan's driver). One running in another process
+        (the plan's driver, ``xpm experiments services start``, another monitor) is refused: stop it there."""
+        from xpm_core.services import hosting
+        from xpm_core.services.records import LIVE_STATES, read_state
+
+        run_dir = self._services_run(experiment_id, run_id)
+        service = hosting.hosted(run_dir, service_id)
+        if service is not None:
+            service.stop()  # still held by the process: it may be started again
+        else:
+            current = read_state(run_dir, service_id)
+            if current["state"] in LIVE_STATES:
+                raise WorkspaceAPIError(f"service {service_id} runs in process {current['pid']} (the plan's driver, "
+                                        "'xpm experiments services start' or another monitor): stop it there")
+        return self._service_row(run_dir, service_id)
+
+    def _service_row(self, run_dir: Path, service_id: str) -> dict[str, Any]:
+        from xpm_core.services.records import service_rows
+
+        for row in service_rows(run_dir):
+            if row["id"] == service_id:
+                return row
+        raise WorkspaceAPIError(f"run {run_dir.name} has no service {service_id!r}")
+
+    def _stop_started_services(self) -> None:
+        from xpm_core.services import hosting
+
+        started, self._services = self._services, set()
+        for run_dir, service_id in started:
+            service = hosting.hosted(run_dir, service_id)
+            try:
+                if service is not None:
+                    service.stop()
+            except Exception as error:  # closing must go on
+                logger.warning("could not stop service %s: %s", service_id, error)
+
+    def _services_run(self, experiment_id: str, run_id: Optional[str]) -> Path:
+        from xpm_core.names import InvalidNameError, check_name
+        from xpm_core.workspace import disk
+
+        try:
+            check_name(experiment_id, "experiment id")
+            if run_id is not None:
+                check_name(run_id, "run id")
+        except InvalidNameError as error:
+            raise WorkspaceAPIError(str(error)) from None
+        if run_id is None:
+            latest = disk.latest_run_directory(self.path, experiment_id)
+            if latest is None:
+                raise WorkspaceAPIError(f"no experiment {experiment_id!r} with a run in {self.path}")
+            return latest
+        run_dir = self.path / disk.EXPERIMENTS_DIR / experiment_id / run_id
+        if not disk.is_run_directory(run_dir):
+            raise WorkspaceAPIError(f"experiment {experiment_id!r} has no run {run_id!r}")
+        return run_dir
 
 
 # ---- helpers ---------------------------------------------------------------------------------

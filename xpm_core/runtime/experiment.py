@@ -165,6 +165,8 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
         self.max_retries = max_retries if max_retries is not None else settings_retries
         self.env: dict[str, str] = {**settings_env, **(env or {})}
         self.jobs: dict[str, Job] = {}
+        self.services: dict[str, Any] = {}  # id -> Service (xp.add_service)
+        self.actions: dict[str, Any] = {}  # id -> Action (xp.add_action, add_action in __submit__)
         self.run_id = "dry-run" if self.run_mode is not RunMode.NORMAL else ""
         self._scheduler: Scheduler | None = None
         self._stack = contextlib.ExitStack()
@@ -365,6 +367,10 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
             raise interrupted
 
     def _finish(self, status: str) -> None:
+        if self.services:  # those this driver runs stop with it; `xpm experiments services start` restarts them
+            from xpm_core.services.registration import stop_services
+
+            stop_services(self.services)
         self._environment_writer.join()
         self._remove_transient_folders()
         self._write_status(status, ended_at=time.time())
@@ -538,6 +544,26 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
             directory = experiment_dir / run_id / "data" / name
         return load(directory)
 
+    def add_service(self, service: Any) -> Any:
+        """Add a service (docs/services_and_actions.md); one of the same id is stopped and replaced."""
+        from xpm_core.services.registration import register_service
+
+        register_service(self, service, recorded=self.run_mode is RunMode.NORMAL)
+        if self.run_mode is RunMode.NORMAL:
+            self._write_status("running")  # monitors learn of it now
+        return service
+
+    def add_action(self, action: Any) -> str:
+        """Record an action to run later (``xpm experiments actions run``); returns its id."""
+        from xpm_core.actions.records import action_id
+
+        identifier = action_id(action)
+        self.actions[identifier] = action
+        if self.run_mode is RunMode.NORMAL:
+            self._objects.write(action)
+            self._write_status("running")
+        return identifier
+
     def failed_jobs(self) -> list[Job]:
         """Jobs of this run that ended in error."""
         return [job for job in self.jobs.values() if job.state is JobState.ERROR]
@@ -583,9 +609,20 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
                 "hostname": socket.gethostname(),
                 "started_at": self.started_at,
                 "job_states": {job.identifier: job.state.value for job in self.jobs.values()},
+                **_services_and_actions(self.services, self.actions),
                 **extra,
             },
         )
+
+
+def _services_and_actions(services: dict[str, Any], actions: dict[str, Any]) -> dict[str, Any]:
+    """The ``services`` and ``actions`` of status.json (their modules are imported only when used)."""
+    if not services and not actions:
+        return {"services": {}, "actions": {}}
+    from xpm_core.actions.records import actions_record
+    from xpm_core.services.registration import services_record
+
+    return {"services": services_record(services), "actions": actions_record(actions)}
 
 
 def _quiet_interrupt_exit() -> None:

@@ -138,6 +138,7 @@ class ExperimentsScreen(SortableTable):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", "Jobs", show=True),
         Binding("u", "runs", "Runs"),
+        Binding("v", "services", "Services"),
     ]
     columns = EXPERIMENT_COLUMNS
     sort_column = "experiment"
@@ -181,6 +182,13 @@ class ExperimentsScreen(SortableTable):
         row = self.selected()
         if row is not None:
             self.app.push_screen(RunsScreen(row.experiment_id))
+
+    def action_services(self) -> None:
+        from xpm_tui.screens.services import ServicesScreen
+
+        row = self.selected()
+        if row is not None:
+            self.app.push_screen(ServicesScreen(row.experiment_id, None))
 
 
 class RunsScreen(SortableTable):

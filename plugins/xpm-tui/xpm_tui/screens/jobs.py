@@ -46,6 +46,7 @@ class JobsScreen(ViewScreen):
         Binding("K", "kill_all", "Kill all"),
         Binding("d", "clean", "Clean"),
         Binding("c", "copy_path", "Copy path"),
+        Binding("v", "services", "Services"),
     ]
 
     #: The table has the keys first (Textual would focus the search box, the first focusable widget).
@@ -272,6 +273,11 @@ class JobsScreen(ViewScreen):
         job = self.selected_job()
         if job is not None:
             self.app.push_screen(LogScreen(job.full_id))
+
+    def action_services(self) -> None:
+        from xpm_tui.screens.services import ServicesScreen
+
+        self.app.push_screen(ServicesScreen(self.experiment_id, None if self.follow_latest else self.run_id))
 
     def action_copy_path(self) -> None:
         job = self.selected_job()
