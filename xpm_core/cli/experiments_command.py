@@ -19,6 +19,11 @@ from xpm_core.plugin.components import CommandType
 LAZY_COMMANDS = {
     "monitor": "xpm_core.cli.monitor_command:monitor_command",
     "monitor-server": "xpm_core.monitor_protocol.command:monitor_server_command",
+    "history": "xpm_core.cli.history_command:history_command",
+    "history-prune": "xpm_core.cli.history_command:history_prune_command",
+    "tag": "xpm_core.cli.history_command:tag_command",
+    "tags": "xpm_core.cli.history_command:tags_command",
+    "untag": "xpm_core.cli.history_command:untag_command",
 }
 
 
