@@ -24,6 +24,7 @@ LAZY_COMMANDS = {
     "tag": "xpm_core.cli.history_command:tag_command",
     "tags": "xpm_core.cli.history_command:tags_command",
     "untag": "xpm_core.cli.history_command:untag_command",
+    "log": "xpm_core.cli.driver_log_command:driver_log_command",
 }
 
 

@@ -229,6 +229,10 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
         self._detach_dead_runs()
         self.run_id = _run_id(self.experiment_dir)
         self.run_dir.mkdir()
+        from xpm_core.maintenance.history import settings_if_any
+        from xpm_core.runtime.driver_log import driver_log
+
+        self._stack.enter_context(driver_log(self.workspace, self.name, self.run_id, settings_if_any()))
         _link(self.run_id, self.experiment_dir / "current")
         from xpm_core.runtime.environment import environment_record
 

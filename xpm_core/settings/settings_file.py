@@ -66,6 +66,8 @@ class Settings:
     #: Named hosts per connector type (``ssh: {cluster: {host: login.example.org, user: me}}``):
     #: a connector made for the name takes these options (each connector checks its own).
     connectors: dict[str, dict[str, Any]] = attrs.field(factory=dict)
+    #: Days a driver's log (``WS/.scheduler/logs/``) is kept after its last line.
+    driver_log_days: int = attrs.field(default=15, validator=_non_negative)
     source: Optional[Path] = attrs.field(default=None, metadata={"in_file": False})
 
     def workspace(self, workspace_id: str) -> WorkspaceSettings:
@@ -291,7 +293,8 @@ def _converter() -> cattrs.Converter:
     converter.register_structure_hook_func(lambda cls: cls == dict[str, dict[str, Any]], _launcher_options)
     converter.register_structure_hook(
         Settings,
-        _mapping(make_dict_structure_fn(Settings, converter, source=override(omit=True)), "settings"),
+        _mapping(make_dict_structure_fn(Settings, converter, source=override(omit=True),
+                                       driver_log_days=override(struct_hook=_retries)), "settings"),
     )
     return converter
 
