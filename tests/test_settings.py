@@ -116,7 +116,7 @@ def test_unknown_keys_are_named_with_their_location_and_the_valid_keys(config_di
     # One line (docs/settings.md): every problem, separated by "; ".
     assert message == f"{config_dir / 'settings.yaml'}: invalid settings: " + "; ".join([
         "workspaces[1].pathh: unknown key (did you mean 'path'?)",
-        "serveur: unknown key; valid keys: workspaces, env, launchers, connectors",
+        "serveur: unknown key; valid keys: workspaces, env, launchers, connectors, driver_log_days",
     ])
 
 
