@@ -149,7 +149,7 @@ def test_wrong_types_name_the_expected_type(config_dir):
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("- a\n", "the settings must be a mapping (keys: workspaces, env, launchers, connectors), found a list"),
+        ("- a\n", "the settings must be a mapping (keys: workspaces, env, launchers, connectors, driver_log_days), found a list"),
         ("workspaces: {id: a}\n", "workspaces: expected a list of workspaces, found a mapping"),
         ("workspaces: [{id: a, path: /a, max_retries: -1}]\n",
          "workspaces[0].max_retries: expected 0 or more, found -1"),
