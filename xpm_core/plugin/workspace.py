@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from xpm_core.plugin.registry import PluginRegistry
     from xpm_core.workspace.index import JobQuery, WorkspaceIndex
     from xpm_core.workspace.records import JobRecord
+    from xpm_core.workspace.watcher import JobEndWatcher
 
 #: Seconds between two checks for dead jobs and drivers by a view that keeps asking.
 RECONCILE_SECONDS = 2.0
@@ -192,6 +193,7 @@ class WorkspaceAPI:
         self._registry = registry
         self._index: Optional[WorkspaceIndex] = None
         self._reconciled = 0.0
+        self._job_ends: Optional[JobEndWatcher] = None
 
     # ---- life cycle --------------------------------------------------------------------------
 
@@ -222,6 +224,9 @@ class WorkspaceAPI:
             self.reconcile()
 
     def close(self) -> None:
+        if self._job_ends is not None:
+            self._job_ends.close()
+            self._job_ends = None
         if self._index is not None:
             self._index.close()
             self._index = None
@@ -233,8 +238,14 @@ class WorkspaceAPI:
         self.close()
 
     def change_token(self) -> str:
-        """A string that changes whenever the index is written: poll it cheaply, refresh on change."""
+        """A string that changes whenever the index is written: poll it cheaply, refresh on change.
+
+        Jobs that ended with no driver to report it (their markers appeared) are recorded first,
+        so that the token moves for them too (``xpm_core.workspace.watcher``).
+        """
         from xpm_core.workspace.index import index_path
+
+        self._record_unreported_ends()
 
         parts = []
         database = index_path(self.path)
@@ -587,6 +598,19 @@ class WorkspaceAPI:
         if deleted:
             self.index.forget_jobs(deleted)
         return outcomes
+
+    # ---- changes no driver reports, and warnings -------------------------------------------------
+
+    def _record_unreported_ends(self) -> None:
+        """Record the ends of jobs whose markers appeared with no driver to report them."""
+        from xpm_core.workspace.watcher import JobEndWatcher
+
+        try:
+            if self._job_ends is None:
+                self._job_ends = JobEndWatcher(self.path)
+            self._job_ends.check(self.index)
+        except Exception as error:  # a read-only workspace, a busy index: the token still answers
+            logger.debug("could not check for unreported job ends in %s: %s", self.path, error)
 
 
 # ---- helpers ---------------------------------------------------------------------------------

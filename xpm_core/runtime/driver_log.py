@@ -96,13 +96,12 @@ def driver_log(workspace: Path, experiment_id: str, run_id: str, settings: Any =
         return
     handler.setLevel(logging.INFO)
     handler.setFormatter(logging.Formatter(FORMAT))
-    restore = []
+    restore: list[tuple[logging.Logger, int, bool, Optional[logging.Handler]]] = []
     for name in LOGGER_NAMES:
         target = logging.getLogger(name)
         threshold = target.getEffectiveLevel()
-        forward = None
         if threshold > logging.INFO and target.propagate:
-            forward = _Forward(level=threshold)
+            forward: logging.Handler = _Forward(level=threshold)
             restore.append((target, target.level, target.propagate, forward))
             target.setLevel(logging.INFO)
             target.propagate = False
@@ -113,10 +112,10 @@ def driver_log(workspace: Path, experiment_id: str, run_id: str, settings: Any =
     try:
         yield path
     finally:
-        for target, level, propagate, forward in restore:
+        for target, level, propagate, forwarding in restore:
             target.removeHandler(handler)
-            if forward is not None:
-                target.removeHandler(forward)
+            if forwarding is not None:
+                target.removeHandler(forwarding)
                 target.setLevel(level)
                 target.propagate = propagate
         handler.close()
