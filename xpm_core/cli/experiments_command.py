@@ -141,6 +141,16 @@ def list_command(workspace: Path) -> None:
             "(run 'xpm experiments sync' to update the index)",
             err=True,
         )
+    _show_warnings(workspace)
+
+
+def _show_warnings(workspace: Path) -> None:
+    """The workspace's warnings (WorkspaceAPI.warnings), each with the command that fixes it."""
+    from xpm_core.plugin.workspace import WorkspaceAPI
+
+    with WorkspaceAPI(workspace) as api:
+        for warning in api.warnings():
+            click.echo(f"xpm: warning: {warning.description}; fix: {' or '.join(warning.actions)}", err=True)
 
 
 @experiments_group.command("sync")

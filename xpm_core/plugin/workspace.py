@@ -612,6 +612,25 @@ class WorkspaceAPI:
         except Exception as error:  # a read-only workspace, a busy index: the token still answers
             logger.debug("could not check for unreported job ends in %s: %s", self.path, error)
 
+    def warnings(self) -> list[WorkspaceWarning]:
+        """Problems a user should fix, each with the command that fixes it: today, units of a
+        token still held for a job whose driver and process have ended (only this host's drivers
+        can be checked), which keep other jobs waiting for the token."""
+        from xpm_core.runtime.tokens import stale_holders
+
+        found = []
+        for holder in stale_holders(self.path / ".xpm" / "tokens"):
+            job = Path(holder.job)
+            found.append(WorkspaceWarning(
+                key=f"stale-token:{holder.token}:{job.name}",
+                description=(f"token {holder.token!r}: {holder.count} unit(s) still held for job "
+                             f"{job.parent.name}/{job.name}, whose driver ({holder.driver}) and process have ended"),
+                actions=[f"xpm cleanup --workdir {self.path}"],
+                context={"token": holder.token, "job": holder.job, "holder_file": str(holder.path),
+                         "driver": holder.driver, "count": holder.count},
+            ))
+        return found
+
 
 # ---- helpers ---------------------------------------------------------------------------------
 
@@ -691,3 +710,14 @@ def _run_async(coroutine: Any) -> Any:
     if errors:
         raise errors[0]
     return result[0]
+
+
+@attrs.frozen(kw_only=True)
+class WorkspaceWarning:
+    """A problem in the workspace (``WorkspaceAPI.warnings``) and the commands that fix it."""
+
+    key: str  # stable identifier, e.g. "stale-token:gpu:<job id>"
+    description: str
+    actions: list[str]  # command lines, e.g. ["xpm cleanup --workdir /ws"]
+    severity: str = "warning"
+    context: dict[str, Any] = attrs.field(factory=dict)
