@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 from cli_support import xpm
 from runtime_support import run_driver, start_driver, wait_for, write_plan
 
 from xpm_core.local_host import process_alive
+from xpm_core.plugin import RemoteWorkspace
 
 TOKEN_WAIT = 'xp.token("gpu", 1)(1, Wait.C()).submit()'
 
@@ -52,6 +55,26 @@ def test_stale_token_holders_are_a_warning_and_cleanup_fixes_them_and_stale_pid_
     assert len(warning) == 1, listed.stderr
     assert f"token 'gpu': 1 unit(s) still held for job tasks.wait/{folder.name}" in warning[0]
     assert f"fix: xpm cleanup --workdir {workspace}" in warning[0]
+
+    # Monitors show it too: over the monitor protocol, and in the console view.
+    server = [sys.executable, "-m", "xpm_core", "experiments", "monitor-server", str(workspace)]
+    with RemoteWorkspace.over_command(server) as remote:
+        [remote_warning] = remote.warnings()
+        assert remote_warning.key == f"stale-token:gpu:{folder.name}"
+        assert remote_warning.actions == [f"xpm cleanup --workdir {workspace}"]
+        assert remote_warning.context["token"] == "gpu" and remote_warning.context["count"] == 1
+    frames = tmp_path / "console.txt"
+    with open(frames, "w") as output:
+        console = subprocess.Popen(
+            [sys.executable, "-m", "xpm_core", "experiments", "monitor", "--console", "--workdir", str(workspace)],
+            stdout=output, stderr=subprocess.STDOUT, env={**os.environ, "XPM_LOAD_PLUGINS": ""},
+        )
+    try:
+        wait_for(lambda: "fix: xpm cleanup --workdir" in frames.read_text(), "the console view's warning")
+        assert "warning: token 'gpu': 1 unit(s) still held" in frames.read_text()
+    finally:
+        console.terminate()
+        console.wait()
 
     dry = xpm("cleanup", "--dry-run", "--workdir", str(workspace))
     assert dry.returncode == 0, dry.stderr

@@ -22,4 +22,5 @@ WORKSPACE_ERROR = -32000  # WorkspaceAPIError: unknown job, no such workspace ..
 FILTER_SYNTAX_ERROR = -32001  # FilterSyntaxError: a --filter expression that does not parse
 
 #: The WorkspaceAPI methods the protocol exposes (params by name, as the Python methods take them).
-METHODS = ("experiments", "runs", "jobs", "job", "tags", "dependencies", "log", "kill", "clean", "change_token")
+METHODS = ("experiments", "runs", "jobs", "job", "tags", "dependencies", "log", "kill", "clean", "change_token",
+           "warnings")
