@@ -42,6 +42,8 @@ def test_the_driver_log_holds_info_lines_the_console_does_not_show(tmp_path):
     assert shown.returncode == 0, shown.stderr
     assert f"INFO xpm.experiment: experiment xp: run {run_id} in" in shown.stdout
     assert "ERROR xpm.experiment.summary: failed (failed): tasks.fail/" in shown.stdout
+    assert "INFO xpm.scheduler: job tasks.fail/" in shown.stdout and ": ERROR (failed)" in shown.stdout
+    assert "INFO xpm.scheduler: job tasks.step/" in shown.stdout and ": DONE" in shown.stdout
 
     path = xpm("experiments", "log", "xp", run_id, "--path", "--workdir", str(workspace))
     assert path.stdout.strip() == str(workspace / ".scheduler" / "logs" / "xp" / f"{run_id}.log")
