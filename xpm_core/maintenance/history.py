@@ -169,7 +169,7 @@ def prune(
     return doomed
 
 
-def prune_after_run(xp: Any, status: str) -> None:
+def prune_after_run(xp: Any) -> None:
     """At the end of a run: prune the experiment's history as the settings say (never failing the run)."""
     try:
         from xpm_core.runtime import index_updates
@@ -190,9 +190,15 @@ def prune_after_run(xp: Any, status: str) -> None:
 
 def settings_if_any() -> Any:
     """The settings, when a settings file exists (none: defaults)."""
-    from xpm_core.settings.directory import config_dir
+    try:  # where the settings are read from, when the settings package says it (experimaestro's file too)
+        from xpm_core.settings.directory import settings_path  # type: ignore[attr-defined]
 
-    if not (config_dir() / "settings.yaml").exists():
+        path = settings_path()
+    except ImportError:
+        from xpm_core.settings.directory import config_dir
+
+        path = config_dir() / "settings.yaml"
+    if not path.exists():
         return None
     from xpm_core.settings.settings_file import load_settings
 

@@ -340,7 +340,7 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
         )
         from xpm_core.maintenance.history import prune_after_run
 
-        prune_after_run(self, status)  # old runs, as settings.yaml's history says
+        prune_after_run(self)  # old runs, as settings.yaml's history says
         self._scheduler.hooks.post(plugin_events.experiment_finished, self, status != "done")
         self._summary()
         for notifier, seconds in (
