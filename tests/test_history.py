@@ -132,3 +132,25 @@ def test_a_tag_put_while_the_run_runs_is_kept_when_it_ends(plans, tmp_path):
     assert driver.wait(timeout=120) == 0
     entries = history(workspace)
     assert entries[-1]["status"] == "done" and entries[-1]["tags"] == ["live"]
+
+
+def _settings_have_history() -> bool:
+    import attrs
+
+    from xpm_core.settings.settings_file import Settings
+
+    return "history" in {field.name for field in attrs.fields(Settings)}
+
+
+@pytest.mark.skipif(not _settings_have_history(), reason="settings.yaml has no history key in this version")
+def test_settings_history_sets_how_many_runs_are_kept(plans, tmp_path, monkeypatch):
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "settings.yaml").write_text("history:\n  max_done: 1\n  max_failed: 0\n")
+    monkeypatch.setenv("XPM_CONFIG_DIR", str(config))
+    workspace = tmp_path / "ws"
+    run(plans["ok"], workspace, 1)
+    latest = run(plans["ok"], workspace, 2)
+    assert run_ids(workspace) == [latest]
+    failure = run(plans["bad"], workspace, 3)
+    assert run_ids(workspace) == [latest, failure]  # the latest run is always kept
