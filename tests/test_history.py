@@ -115,6 +115,8 @@ def test_tags_name_one_run_each(plans, tmp_path):
     assert "no run of xp has the tag 'paper'" in one_line_error(missing)
     unknown_run = cli("tag", "xp", "20000101_000000", "x")
     assert "no run '20000101_000000'" in one_line_error(unknown_run)
+    empty = cli("tag", "xp", "latest", " ")
+    assert "invalid tag ' '" in one_line_error(empty) and empty.returncode == 2
     unknown = cli("tags", "nope")
     assert "no experiment 'nope'" in one_line_error(unknown) and unknown.returncode == 2
 

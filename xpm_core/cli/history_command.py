@@ -169,8 +169,11 @@ def tag_command(workspace: Path, experiment_id: str, run_id: str, tag: str, forc
 
     Tagged runs are never removed by history pruning.
     """
+    from xpm_core.cli.input_errors import InputError
     from xpm_core.maintenance.history import HistoryError, tag_run
 
+    if not tag.strip() or tag != tag.strip():
+        raise InputError(f"invalid tag {tag!r}: a tag is a non-empty word without surrounding spaces")
     _runs(workspace, experiment_id)
     try:
         run = tag_run(workspace, experiment_id, run_id, tag, force=force)
