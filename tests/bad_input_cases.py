@@ -121,12 +121,18 @@ def _name_cases() -> list[Case]:
             cases.append(Case(f"jobs-experiment-{key}", ("jobs", "list", "--workdir", "{ws}", "--experiment", name),
                               fragment=fragment))
         cases.append(Case(f"api-experiment-{key}", call=_api_experiment(name), fragment=fragment))
+        if "\x00" not in name:
+            for command in ("history", "history-prune", "tags", "log"):
+                cases.append(Case(f"{command}-id-{key}", ("experiments", command, name, "--workdir", "{ws}"),
+                                  fragment=fragment))
     for key, name, fragment in BAD_NAMES[2:8]:
         if "\x00" in name:
             continue
         cases.append(Case(f"copy-run-{key}", ("experiments", "copy", "grid", name, "--from-workdir", "{ws}",
                                               "--to-workdir", "{case}/dest"), fragment=fragment))
         cases.append(Case(f"jobs-log-{key}", ("jobs", "log", f"tasks.x/{name}", "--workdir", "{ws}"),
+                          fragment=fragment))
+        cases.append(Case(f"driver-log-run-{key}", ("experiments", "log", "grid", name, "--workdir", "{ws}"),
                           fragment=fragment))
         cases.append(Case(f"api-save-{key}", call=_api_save(name), fragment=fragment))
         cases.append(Case(f"api-load-{key}", call=_api_load(name), fragment=fragment))

@@ -116,7 +116,7 @@ def test_unknown_keys_are_named_with_their_location_and_the_valid_keys(config_di
     # One line (docs/settings.md): every problem, separated by "; ".
     assert message == f"{config_dir / 'settings.yaml'}: invalid settings: " + "; ".join([
         "workspaces[1].pathh: unknown key (did you mean 'path'?)",
-        "colour: unknown key; valid keys: workspaces, env, launchers, connectors, history, server",
+        "colour: unknown key; valid keys: workspaces, env, launchers, connectors, history, server, driver_log_days",
     ])
 
 
@@ -150,7 +150,7 @@ def test_wrong_types_name_the_expected_type(config_dir):
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("- a\n", "the settings must be a mapping (keys: workspaces, env, launchers, connectors, history, server), "
+        ("- a\n", "the settings must be a mapping (keys: workspaces, env, launchers, connectors, history, server, driver_log_days), "
          "found a list"),
         ("workspaces: {id: a}\n", "workspaces: expected a list of workspaces, found a mapping"),
         ("workspaces: [{id: a, path: /a, max_retries: -1}]\n",

@@ -4,6 +4,8 @@ total and tag names, checked against the order a Python sort of every record giv
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -49,6 +51,10 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
                                    ("other.py", OTHER, "other")):
         result = run_driver(write_plan(folder, body, name), workspace, experiment)
         assert "Traceback" not in result.stderr, result.stderr
+        if name == "first.py":
+            # Tagged: the successful second run would otherwise prune this failed one (history).
+            subprocess.run([sys.executable, "-m", "xpm_core", "experiments", "tag", "grid", "latest", "first",
+                            "--workdir", str(workspace)], check=True, capture_output=True)
         time.sleep(1.05)  # run ids are timestamps to the second
     return workspace
 

@@ -21,6 +21,12 @@ LAZY_COMMANDS = {
     "services": "xpm_core.cli.services_command:services_group",
     "monitor": "xpm_core.cli.monitor_command:monitor_command",
     "monitor-server": "xpm_core.monitor_protocol.command:monitor_server_command",
+    "history": "xpm_core.cli.history_command:history_command",
+    "history-prune": "xpm_core.cli.history_command:history_prune_command",
+    "tag": "xpm_core.cli.history_command:tag_command",
+    "tags": "xpm_core.cli.history_command:tags_command",
+    "untag": "xpm_core.cli.history_command:untag_command",
+    "log": "xpm_core.cli.driver_log_command:driver_log_command",
 }
 
 
@@ -137,6 +143,16 @@ def list_command(workspace: Path) -> None:
             "(run 'xpm experiments sync' to update the index)",
             err=True,
         )
+    _show_warnings(workspace)
+
+
+def _show_warnings(workspace: Path) -> None:
+    """The workspace's warnings (WorkspaceAPI.warnings), each with the command that fixes it."""
+    from xpm_core.plugin.workspace import WorkspaceAPI
+
+    with WorkspaceAPI(workspace) as api:
+        for warning in api.warnings():
+            click.echo(f"xpm: warning: {warning.description}; fix: {' or '.join(warning.actions)}", err=True)
 
 
 @experiments_group.command("sync")

@@ -20,9 +20,17 @@ from xpm_core.cli.workspace_options import workspace_options
 @click.option("--port", type=click.IntRange(1, 65535), help="Port of the web monitor (needs xpm-web).")
 @click.option("--host", help="Address the web monitor listens on.")
 @click.option("--sync", is_flag=True, help="Rebuild the workspace index from the files first.")
+@click.option(
+    "--watcher",
+    type=click.Choice(["auto", "inotify", "polling", "fsevents", "kqueue", "windows"], case_sensitive=False),
+    help="How job ends no driver reports are noticed: inotify (local file systems), polling, or auto "
+    "(the default; polling on network file systems). fsevents/kqueue/windows are polling here.",
+)
+@click.option("--polling-interval", type=click.FloatRange(min=0.05), help="Seconds between two polls (implies polling).")
 @click.argument("experiment", required=False)
 def monitor_command(
-    workspace: Path, console: bool, port: int | None, host: str | None, sync: bool, experiment: str | None
+    workspace: Path, console: bool, port: int | None, host: str | None, sync: bool, experiment: str | None,
+    watcher: str | None = None, polling_interval: float | None = None,
 ) -> None:
     """Follow the jobs of EXPERIMENT (default: list every experiment) until Ctrl-C.
 
@@ -31,6 +39,7 @@ def monitor_command(
     from xpm_core.plugin.monitor import console_monitor_name, create_monitor, monitor_available
     from xpm_core.workspace.index import WorkspaceIndex
 
+    _choose_watcher(watcher, polling_interval)
     if console and (port is not None or host is not None):
         raise click.UsageError("--port/--host set up the web monitor: they do not go with --console")
     with WorkspaceIndex(workspace) as index:
@@ -52,3 +61,17 @@ def monitor_command(
         options = {key: value for key, value in (("port", port), ("host", host)) if value is not None}
         monitor = create_monitor("web", workspace, experiment_id=experiment, **options)
     monitor.run()
+
+
+def _choose_watcher(watcher: str | None, polling_interval: float | None) -> None:
+    """``--watcher`` / ``--polling-interval`` for the monitor's marker watcher (xpm_core.workspace.watcher)."""
+    import os
+
+    from xpm_core.workspace.watcher import INTERVAL_ENV, WATCHER_ENV
+
+    if polling_interval is not None:
+        os.environ[INTERVAL_ENV] = str(polling_interval)
+        watcher = "polling" if watcher in (None, "auto") else watcher
+    if watcher is not None:
+        watcher = watcher.lower()
+        os.environ[WATCHER_ENV] = watcher if watcher in ("auto", "inotify", "polling") else "polling"

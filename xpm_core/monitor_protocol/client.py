@@ -161,6 +161,11 @@ class RemoteWorkspace:
     def change_token(self) -> str:
         return str(self.call("change_token"))
 
+    def warnings(self) -> list[Any]:
+        from xpm_core.plugin.workspace import WorkspaceWarning
+
+        return _structure(self.call("warnings"), list[WorkspaceWarning])
+
     def experiments(self) -> list[Any]:
         from xpm_core.plugin.workspace import ExperimentSummary
 

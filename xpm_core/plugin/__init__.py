@@ -86,6 +86,7 @@ _LAZY_EXPORTS: dict[str, str] = {
     "LogChunk": "xpm_core.plugin.workspace",
     "ActionOutcome": "xpm_core.plugin.workspace",
     "FilterSyntaxError": "xpm_core.plugin.workspace",
+    "WorkspaceWarning": "xpm_core.plugin.workspace",
     # the same API over the monitor protocol (a remote workspace: ``xpm experiments ssh-monitor``)
     "RemoteWorkspace": "xpm_core.monitor_protocol.client",
     "MonitorProtocolError": "xpm_core.monitor_protocol.client",
@@ -172,6 +173,7 @@ if TYPE_CHECKING:  # pragma: no cover - static analysers see real imports
         RunSummary,
         WorkspaceAPI,
         WorkspaceAPIError,
+        WorkspaceWarning,
     )
     from xpm_core.settings.directory import config_dir
     from xpm_core.settings.launchers import LauncherSettingsError, launcher_options

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from xpm_core.plugin.registry import PluginRegistry
     from xpm_core.workspace.index import JobQuery, WorkspaceIndex
     from xpm_core.workspace.records import JobRecord
+    from xpm_core.workspace.watcher import JobEndWatcher
 
 #: Seconds between two checks for dead jobs and drivers by a view that keeps asking.
 RECONCILE_SECONDS = 2.0
@@ -196,6 +197,7 @@ class WorkspaceAPI:
         self._index: Optional[WorkspaceIndex] = None
         self._reconciled = 0.0
         self._services: set[tuple[Path, str]] = set()  # (run folder, service id) started through this API
+        self._job_ends: Optional[JobEndWatcher] = None
 
     # ---- life cycle --------------------------------------------------------------------------
 
@@ -227,6 +229,9 @@ class WorkspaceAPI:
 
     def close(self) -> None:
         self._stop_started_services()
+        if self._job_ends is not None:
+            self._job_ends.close()
+            self._job_ends = None
         if self._index is not None:
             self._index.close()
             self._index = None
@@ -238,8 +243,14 @@ class WorkspaceAPI:
         self.close()
 
     def change_token(self) -> str:
-        """A string that changes whenever the index is written: poll it cheaply, refresh on change."""
+        """A string that changes whenever the index is written: poll it cheaply, refresh on change.
+
+        Jobs that ended with no driver to report it (their markers appeared) are recorded first,
+        so that the token moves for them too (``xpm_core.workspace.watcher``).
+        """
         from xpm_core.workspace.index import index_path
+
+        self._record_unreported_ends()
 
         parts = []
         database = index_path(self.path)
@@ -687,6 +698,37 @@ class WorkspaceAPI:
         if not disk.is_run_directory(run_dir):
             raise WorkspaceAPIError(f"experiment {experiment_id!r} has no run {run_id!r}")
         return run_dir
+    # ---- changes no driver reports, and warnings -------------------------------------------------
+
+    def _record_unreported_ends(self) -> None:
+        """Record the ends of jobs whose markers appeared with no driver to report them."""
+        from xpm_core.workspace.watcher import JobEndWatcher
+
+        try:
+            if self._job_ends is None:
+                self._job_ends = JobEndWatcher(self.path)
+            self._job_ends.check(self.index)
+        except Exception as error:  # a read-only workspace, a busy index: the token still answers
+            logger.debug("could not check for unreported job ends in %s: %s", self.path, error)
+
+    def warnings(self) -> list[WorkspaceWarning]:
+        """Problems a user should fix, each with the command that fixes it: today, units of a
+        token still held for a job whose driver and process have ended (only this host's drivers
+        can be checked), which keep other jobs waiting for the token."""
+        from xpm_core.runtime.tokens import stale_holders
+
+        found = []
+        for holder in stale_holders(self.path / ".xpm" / "tokens"):
+            job = Path(holder.job)
+            found.append(WorkspaceWarning(
+                key=f"stale-token:{holder.token}:{job.name}",
+                description=(f"token {holder.token!r}: {holder.count} unit(s) still held for job "
+                             f"{job.parent.name}/{job.name}, whose driver ({holder.driver}) and process have ended"),
+                actions=[f"xpm cleanup --workdir {self.path}"],
+                context={"token": holder.token, "job": holder.job, "holder_file": str(holder.path),
+                         "driver": holder.driver, "count": holder.count},
+            ))
+        return found
 
 
 # ---- helpers ---------------------------------------------------------------------------------
@@ -776,3 +818,14 @@ def _run_async(coroutine: Any) -> Any:
     if errors:
         raise errors[0]
     return result[0]
+
+
+@attrs.frozen(kw_only=True)
+class WorkspaceWarning:
+    """A problem in the workspace (``WorkspaceAPI.warnings``) and the commands that fix it."""
+
+    key: str  # stable identifier, e.g. "stale-token:gpu:<job id>"
+    description: str
+    actions: list[str]  # command lines, e.g. ["xpm cleanup --workdir /ws"]
+    severity: str = "warning"
+    context: dict[str, Any] = attrs.field(factory=dict)

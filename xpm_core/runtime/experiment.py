@@ -269,6 +269,10 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
         self._detach_dead_runs()
         self.run_id = _run_id(self.experiment_dir)
         self.run_dir.mkdir()
+        from xpm_core.maintenance.history import settings_if_any
+        from xpm_core.runtime.driver_log import driver_log
+
+        self._stack.enter_context(driver_log(self.workspace, self.name, self.run_id, settings_if_any()))
         _link(self.run_id, self.experiment_dir / "current")
         from xpm_core.runtime.environment import environment_record
 
@@ -378,6 +382,9 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
         self._scheduler.records.post(
             index_updates.run_finished, self.workspace, self.name, self.run_id, status, time.time()
         )
+        from xpm_core.maintenance.history import prune_after_run
+
+        prune_after_run(self)  # old runs, as settings.yaml's history says
         self._scheduler.hooks.post(plugin_events.experiment_finished, self, status != "done")
         self._summary()
         for notifier, seconds in (
@@ -599,6 +606,9 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
     # ---- records -------------------------------------------------------------------------
 
     def _write_status(self, status: str, **extra: Any) -> None:
+        from xpm_core.maintenance.history import run_tags_of
+
+        extra.setdefault("run_tags", run_tags_of(self.run_dir))  # tags put by `xpm experiments tag`
         _write_json(
             self.run_dir / "status.json",
             {

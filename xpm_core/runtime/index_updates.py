@@ -87,3 +87,10 @@ def run_detached(workspace: Path, experiment_id: str, run_id: str, ended_at: flo
     index = _index(workspace)
     index.record_run_finished(experiment_id, run_id, "detached", ended_at)
     unschedule_queued(workspace, index, experiment_id, run_id)
+
+
+def runs_pruned(workspace: Path, experiment_id: str, run_ids: list[str]) -> None:
+    """Record that old runs of an experiment were removed (history pruning)."""
+    index = _index(workspace)
+    for run_id in run_ids:
+        index.forget_run(experiment_id, run_id)

@@ -186,6 +186,9 @@ class Scheduler:
         job.failure_reason = reason if state is JobState.ERROR else None
         if previous is state:
             return
+        if state is JobState.RUNNING or state.finished:  # what ran when, for the driver's log
+            reason = f" ({job.failure_reason})" if state is JobState.ERROR else ""
+            logger.info("job %s/%s: %s%s", job.task_id, job.identifier, state.name, reason)
         self.records.post(
             index_updates.job_state,
             job.workspace,

@@ -40,6 +40,61 @@ def _read_json(path: Path) -> Any:
         return None
 
 
+def holder_is_stale(holder: dict[str, Any]) -> bool:
+    """Whether a ``holders/<job id>.json`` holder is left by a driver and a job both gone
+    (checkable only for a driver of this host)."""
+    host, pid, start = holder.get("driver", [None, None, None])
+    if host == socket.gethostname() and pid is not None and _process_alive(pid, start):
+        return False
+    if host != socket.gethostname():
+        return False  # a driver elsewhere: nothing here can tell it is gone
+    process = _read_json(Path(holder["job"]) / f"{holder['name']}.pid")
+    if isinstance(process, dict) and process.get("type") in ("direct", "local"):
+        return not _process_alive(int(process["pid"]), process.get("start"))
+    return not isinstance(process, dict)
+
+
+@attrs.frozen
+class StaleHolder:
+    """Units of a token still recorded for a job whose driver and process have ended."""
+
+    token: str
+    path: Path  # the holders/<job id>.json file
+    job: str  # the job folder
+    count: int
+    driver: str  # "host HOST, pid PID"
+
+
+def stale_holders(tokens_dir: Path) -> list[StaleHolder]:
+    """The stale holders of every token under ``tokens_dir`` (``WS/.xpm/tokens``), read without locking."""
+    found = []
+    for path in sorted(tokens_dir.glob("*/holders/*.json")):
+        holder = _read_json(path)
+        if not isinstance(holder, dict) or "job" not in holder or "name" not in holder:
+            continue
+        try:
+            stale = holder_is_stale(holder)
+        except (TypeError, ValueError):
+            continue
+        if stale:
+            host, pid, _ = (list(holder.get("driver") or []) + [None] * 3)[:3]
+            found.append(StaleHolder(token=path.parent.parent.name, path=path, job=str(holder["job"]),
+                                     count=int(holder.get("count", 0)), driver=f"host {host}, pid {pid}"))
+    return found
+
+
+def remove_stale_holder(holder: StaleHolder) -> bool:
+    """Remove a stale holder under its token's lock, if it is still stale; whether it was removed."""
+    from xpm_core.local_host import file_lock
+
+    with file_lock(holder.path.parent.parent / "ipc.lock"):
+        content = _read_json(holder.path)
+        if not isinstance(content, dict) or not holder_is_stale(content):
+            return False
+        holder.path.unlink(missing_ok=True)
+        return True
+
+
 class CounterToken:
     """At most ``total`` units held at once, across the drivers sharing the workspace."""
 
@@ -76,15 +131,7 @@ class CounterToken:
         return self.path / "holders" / f"{job.identifier}.json"
 
     def _stale(self, holder: dict[str, Any]) -> bool:
-        host, pid, start = holder.get("driver", [None, None, None])
-        if host == socket.gethostname() and pid is not None and _process_alive(pid, start):
-            return False
-        if host != socket.gethostname():
-            return False  # a driver elsewhere: nothing here can tell it is gone
-        process = _read_json(Path(holder["job"]) / f"{holder['name']}.pid")
-        if isinstance(process, dict) and process.get("type") in ("direct", "local"):
-            return not _process_alive(int(process["pid"]), process.get("start"))
-        return not isinstance(process, dict)
+        return holder_is_stale(holder)
 
     def used(self) -> int:
         """Units held now (stale holders removed on the way); call under the token's lock."""

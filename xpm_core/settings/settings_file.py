@@ -100,6 +100,8 @@ class Settings:
     #: Runs kept per experiment, for workspaces that do not set their own.
     history: HistorySettings = attrs.field(factory=HistorySettings)
     server: ServerSettings = attrs.field(factory=ServerSettings)
+    #: Days a driver's log (``WS/.scheduler/logs/``) is kept after its last line.
+    driver_log_days: int = attrs.field(default=15, validator=_non_negative)
     source: Optional[Path] = attrs.field(default=None, metadata={"in_file": False})
 
     def workspace(self, workspace_id: str) -> WorkspaceSettings:
@@ -404,7 +406,8 @@ def _converter() -> cattrs.Converter:
     converter.register_structure_hook_func(lambda cls: cls == dict[str, dict[str, Any]], _launcher_options)
     converter.register_structure_hook(
         Settings,
-        _mapping(make_dict_structure_fn(Settings, converter, source=override(omit=True)), "settings"),
+        _mapping(make_dict_structure_fn(Settings, converter, source=override(omit=True),
+                                       driver_log_days=override(struct_hook=_retries)), "settings"),
     )
     return converter
 

@@ -118,6 +118,13 @@ def dependencies(experiment_id: str, run_id: str) -> Response:
         return jsonify(dependencies=api.dependencies(experiment_id, run_id))
 
 
+@blueprint.get("/warnings")
+def warnings() -> Response:
+    """Problems to fix in the workspace, each with the commands that fix it (WorkspaceAPI.warnings)."""
+    with workspace() as api:
+        return jsonify(warnings=plain(api.warnings()))
+
+
 @blueprint.get("/changes")
 def changes() -> Response:
     """The workspace's change token: poll it cheaply (the pages use the event stream instead)."""

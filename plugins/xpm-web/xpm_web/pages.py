@@ -29,7 +29,9 @@ def home() -> Any:
         if web.run_id is not None:
             return redirect(url_for("pages.run", experiment_id=web.experiment_id, run_id=web.run_id))
         return redirect(url_for("pages.experiment", experiment_id=web.experiment_id))
-    return render_template("workspace.html", page="workspace")
+    with workspace() as api:
+        warnings = api.warnings()
+    return render_template("workspace.html", page="workspace", warnings=warnings)
 
 
 @blueprint.get("/experiments/<experiment_id>")

@@ -31,6 +31,11 @@ def xpm_commands() -> Iterator[CommandType]:
         summary="List (and clean) job folders that no experiment run refers to.",
     )
     yield CommandType(
+        name="cleanup",
+        factory="xpm_core.cli.cleanup_command:cleanup_command",
+        summary="Fix what dead processes left (pid files, token holders); kill stray jobs, delete orphan partials.",
+    )
+    yield CommandType(
         name="parameters-difference",
         factory="xpm_core.cli.parameters_difference_command:parameters_difference_command",
         summary="Show the parameters that differ between two jobs (params.json files or job folders).",

@@ -61,7 +61,9 @@ class ConsoleMonitor(Monitor):
             from xpm_core.workspace.index import WorkspaceIndex
 
             self._index = WorkspaceIndex(self.workspace)
-        frame = self.render(self._index)
+        frame = self.render(self._index) + "".join(
+            f"\nwarning: {warning.description}\n  fix: {' or '.join(warning.actions)}" for warning in self.api.warnings()
+        )
         if frame == self._last_frame:
             return
         if self._tty:

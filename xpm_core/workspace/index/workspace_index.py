@@ -133,6 +133,10 @@ class WorkspaceIndex:
         """
         return self._db.run(writes.forget_jobs, list(job_ids))
 
+    def forget_run(self, experiment_id: str, run_id: str) -> bool:
+        """Remove a run whose folder was deleted (history pruning); False if the index did not know it."""
+        return self._db.run(writes.forget_run, experiment_id, run_id)
+
     # -- reads -----------------------------------------------------------------------------
 
     def experiments(self) -> list[ExperimentRecord]:

@@ -112,3 +112,26 @@ def forget_jobs(conn: sqlite3.Connection, job_ids: list[str]) -> int:
         before = conn.total_changes
         conn.executemany("DELETE FROM jobs WHERE job_id = ?", keys)
         return conn.total_changes - before
+
+
+def forget_run(conn: sqlite3.Connection, experiment_id: str, run_id: str) -> bool:
+    """Remove a run (its folder was pruned) and its memberships; a job it described is then
+    described by the run that submitted it last among the others (or none: an orphan)."""
+    with transaction(conn):
+        row = conn.execute("SELECT id FROM runs WHERE experiment_id = ? AND run_id = ?",
+                           (experiment_id, run_id)).fetchone()
+        if row is None:
+            return False
+        key = row[0]
+        conn.execute("DELETE FROM job_tags WHERE run = ?", (key,))
+        conn.execute("DELETE FROM job_runs WHERE run = ?", (key,))
+        conn.execute(
+            "UPDATE jobs SET (run, submitted_time, tags) = (SELECT m.run, m.submitted_time, m.tags "
+            "FROM job_runs m WHERE m.job = jobs.id ORDER BY COALESCE(m.submitted_time, -1) DESC LIMIT 1) "
+            "WHERE run = ?",
+            (key,),
+        )
+        conn.execute("DELETE FROM runs WHERE id = ?", (key,))
+        conn.execute("DELETE FROM experiments WHERE experiment_id = ? AND NOT EXISTS "
+                     "(SELECT 1 FROM runs WHERE experiment_id = ?)", (experiment_id, experiment_id))
+        return True
