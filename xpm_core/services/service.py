@@ -300,6 +300,19 @@ class _Startable(Service):
         raise NotImplementedError
 
 
+#: Seconds a ``WebService`` has to return once :meth:`WebService.should_stop` says so, before
+#: ``SystemExit`` is raised in its thread.
+STOP_GRACE_SECONDS = 0.3
+
+
+def _raise_in_thread(thread: threading.Thread, exception: type[BaseException]) -> None:
+    """Raise ``exception`` in ``thread`` at its next Python instruction (CPython's async exception)."""
+    import ctypes
+
+    if thread.ident is not None:
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), ctypes.py_object(exception))
+
+
 class WebService(_Startable):
     """A web server run in a thread of this process: define ``_serve(running)``, which sets
     ``self.url``, calls ``running.set()`` and serves until :meth:`should_stop` says so."""
@@ -327,6 +340,9 @@ class WebService(_Startable):
         handlers = self.setup_logging()
         try:
             self._serve(running)
+        except SystemExit:
+            if not self._stop_event.is_set():  # the service's own sys.exit() while running
+                self.set_error("_serve called sys.exit()")
         except BaseException as exc:
             logger.exception("service %s failed", self.id)
             self.set_error(f"{type(exc).__name__}: {exc}")
@@ -351,7 +367,12 @@ class WebService(_Startable):
             starting.wait(timeout)
         self._stop_event.set()
         if self.thread is not None and self.thread.is_alive():
-            self.thread.join(timeout)
+            self.thread.join(min(timeout, STOP_GRACE_SECONDS))
+            if self.thread.is_alive():
+                # experimaestro's services serve until SystemExit is raised in their thread (e.g.
+                # ``serve_forever()``): do the same, so that ported services stop.
+                _raise_in_thread(self.thread, SystemExit)
+                self.thread.join(timeout)
             if self.thread.is_alive():
                 # A thread cannot be killed: it is a daemon, it ends with the process.
                 logger.warning("service %s did not stop within %.0f s (its _serve ignores should_stop())",
