@@ -5,6 +5,8 @@ runs each, which is copied and then run for real."""
 from __future__ import annotations
 
 import asyncio
+import html
+import re
 import shlex
 import subprocess
 import sys
@@ -27,7 +29,7 @@ class Export(Action):
     name: Param[str]
 
     def describe(self):
-        return f"Export {self.name}"
+        return f"Export {self.name} [to the hub]"
 
     def execute(self, interaction: Interaction):
         target = interaction.choice("target", "Export to:", ["hub", "local"])
@@ -69,6 +71,12 @@ def cells(screen: ActionsScreen) -> list[list[str]]:
     return [[str(cell) for cell in table.get_row_at(row)] for row in range(table.row_count)]
 
 
+def shown(app: Any) -> str:
+    """The text on the screen (read from Textual's SVG screenshot)."""
+    text = html.unescape(re.sub(r"<[^>]+>", "", app.export_screenshot()))
+    return text.replace("\xa0", " ")
+
+
 def command_line(screen: ActionsScreen) -> str:
     return str(screen.query_one("#command").render())
 
@@ -85,8 +93,9 @@ def test_actions_screen_lists_a_runs_actions_and_copies_the_command_that_runs_on
         screen = await settle(pilot.pause, lambda: isinstance(pilot.app.screen, ActionsScreen) and pilot.app.screen,
                               "the actions screen")
         await settle(pilot.pause, lambda: [row[1:] for row in cells(screen)] == [
-            ["Export bert", "__main__.Export"], ["Export t5", "__main__.Export"]], "the two actions")
-        first = screen.rows[0] if screen.rows[0]["description"] == "Export bert" else screen.rows[1]
+            ["Export bert [to the hub]", "__main__.Export"], ["Export t5 [to the hub]", "__main__.Export"]], "the two actions")
+        assert "Export bert [to the hub]" in shown(pilot.app)  # the plan's text, not read as markup
+        first = screen.rows[0] if screen.rows[0]["description"].startswith("Export bert") else screen.rows[1]
         assert cells(screen)[0][0] == first["id"][:12]
         await settle(pilot.pause, lambda: first["command"] in command_line(screen), "the command of the selection")
         await pilot.press("c")
@@ -102,7 +111,7 @@ def test_actions_screen_lists_a_runs_actions_and_copies_the_command_that_runs_on
         await pilot.press("a")
         of_run = await settle(pilot.pause, lambda: isinstance(pilot.app.screen, ActionsScreen) and pilot.app.screen,
                               "the actions of the run")
-        await settle(pilot.pause, lambda: [row[1] for row in cells(of_run)] == ["Export bert"], "its one action")
+        await settle(pilot.pause, lambda: [row[1] for row in cells(of_run)] == ["Export bert [to the hub]"], "its one action")
         assert of_run.run_id == oldest and of_run.rows[0]["command"].endswith(f"--run {oldest}")
 
     async def play() -> None:

@@ -49,7 +49,8 @@ class ActionsScreen(SortableTable):
         return str(row["id"])
 
     def cells(self, row: dict[str, Any]) -> list[Any]:
-        return [row["id"][:SHOWN_ID], row.get("description") or "", row.get("class") or ""]
+        # Text, not str: a table reads a str as markup, and a description is the plan's free text.
+        return [row["id"][:SHOWN_ID], Text(row.get("description") or ""), Text(row.get("class") or "")]
 
     async def load(self) -> None:
         experiment_id, run_id = self.experiment_id, self.run_id
