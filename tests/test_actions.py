@@ -191,3 +191,31 @@ def test_a_run_must_exist(exported: Path) -> None:
     run_id = (exported / "experiments" / "exports" / "current").resolve().name
     listed = xpm("experiments", "actions", "list", "exports", "--run", run_id, "--workdir", str(exported))
     assert listed.returncode == 0 and "Export bert" in listed.stdout
+
+
+def test_the_workspace_api_lists_the_actions_with_the_command_that_runs_them(exported: Path) -> None:
+    import shlex
+
+    from xpm_core.plugin import WorkspaceAPI, WorkspaceAPIError
+
+    actions = _actions(exported)
+    with WorkspaceAPI(exported) as api:
+        rows = api.actions("exports")
+        assert [(row["id"], row["description"], row["class"]) for row in rows] == [
+            (actions["Export bert"], "Export bert", "__main__.Export"),
+            (actions["Publish the results table"], "Publish the results table", "__main__.Publish"),
+        ]
+        run_id = (exported / "experiments" / "exports" / "current").resolve().name
+        assert [row["id"] for row in api.actions("exports", run_id)] == [row["id"] for row in rows]
+        assert f"--run {run_id}" in api.actions("exports", run_id)[0]["command"]
+        with pytest.raises(WorkspaceAPIError, match="has no run '19990101_000000'"):
+            api.actions("exports", "19990101_000000")
+        with pytest.raises(WorkspaceAPIError, match="no experiment 'nope'"):
+            api.actions("nope")
+
+    # The command a monitor shows is the one that runs the action.
+    words = shlex.split(rows[0]["command"])
+    assert words[:4] == ["xpm", "experiments", "actions", "run"]
+    result = xpm(*words[1:], "--set", "target=hub", "--set", "private=no", "--set", "name=shown")
+    assert result.returncode == 0, result.stderr
+    assert "EXPORTING bert to hub private=False name=shown" in result.stdout

@@ -107,3 +107,24 @@ def test_another_version_is_refused_naming_both(tmp_path) -> None:
 def test_not_a_workspace_is_one_line(tmp_path) -> None:
     result = subprocess.run(server(tmp_path), capture_output=True, text=True, input="")
     assert result.returncode != 0 and "is not a workspace" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_actions_are_served_as_the_workspace_api_lists_them(workspace) -> None:
+    run = workspace / "experiments" / "grid" / "r1"
+    action_id = "ab" * 32
+    status = json.loads((run / "status.json").read_text())
+    status["actions"] = {action_id: {"action_id": action_id, "description": "Export the best model",
+                                     "class": "plan.Export"}}
+    (run / "status.json").write_text(json.dumps(status))
+    local = WorkspaceAPI(workspace)
+    with RemoteWorkspace.over_command(server(workspace)) as remote:
+        assert remote.actions("grid") == local.actions("grid") == [{
+            "id": action_id, "description": "Export the best model", "class": "plan.Export",
+            "command": f"xpm experiments actions run --workdir {workspace} grid {action_id}",
+        }]
+        assert remote.actions("grid", "r1")[0]["command"].endswith(f"{action_id} --run r1")
+        with pytest.raises(WorkspaceAPIError, match="has no run 'r2'"):
+            remote.actions("grid", "r2")
+    process = subprocess.run(server(workspace), input=b'{"jsonrpc":"2.0","id":1,"method":"actions","params":{}}\n',
+                             capture_output=True, timeout=60)
+    assert json.loads(process.stdout)["error"]["code"] == -32602

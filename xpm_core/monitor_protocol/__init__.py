@@ -23,4 +23,4 @@ FILTER_SYNTAX_ERROR = -32001  # FilterSyntaxError: a --filter expression that do
 
 #: The WorkspaceAPI methods the protocol exposes (params by name, as the Python methods take them).
 METHODS = ("experiments", "runs", "jobs", "job", "tags", "dependencies", "log", "kill", "clean", "change_token",
-           "services", "warnings")
+           "services", "warnings", "actions")

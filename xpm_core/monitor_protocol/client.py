@@ -217,6 +217,11 @@ class RemoteWorkspace:
         it would run on the server's machine)."""
         return list(self.call("services", experiment_id=experiment_id, run_id=run_id))
 
+    def actions(self, experiment_id: str, run_id: Optional[str] = None) -> list[dict[str, Any]]:
+        """The actions of a run, as ``WorkspaceAPI.actions`` lists them (with the command that runs
+        one, on the server's machine: an action runs the plan's code there)."""
+        return list(self.call("actions", experiment_id=experiment_id, run_id=run_id))
+
     def log(self, reference: str, stream: str = "stderr", offset: int = 0, size: Optional[int] = None) -> Any:
         from xpm_core.plugin.workspace import LogChunk
 

@@ -106,8 +106,9 @@ class MonitorServer:
                 return _unstructure(function(references, **params))
             except TypeError as exc:
                 raise _RpcError(INVALID_PARAMS, str(exc)) from exc
-        if method in ("runs", "job", "log"):
-            positional = {"runs": "experiment_id", "job": "reference", "log": "reference"}[method]
+        if method in ("runs", "job", "log", "actions"):
+            positional = {"runs": "experiment_id", "job": "reference", "log": "reference",
+                          "actions": "experiment_id"}[method]
             if positional not in params:
                 raise _RpcError(INVALID_PARAMS, f"{method} needs {positional!r}")
         try:

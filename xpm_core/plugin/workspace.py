@@ -730,6 +730,28 @@ class WorkspaceAPI:
             ))
         return found
 
+    # ---- actions (add_action; xpm_core.actions) -------------------------------------------------
+
+    def actions(self, experiment_id: str, run_id: Optional[str] = None) -> list[dict[str, Any]]:
+        """The actions a run (default: the latest) registered, sorted by description, as plain dicts:
+        ``id`` (the full action id), ``description``, ``class``, and ``command``, the
+        ``xpm experiments actions run`` line that executes it (its questions are asked on the
+        terminal, or answered in advance with ``--set KEY=VALUE``). Read from the run's
+        ``status.json``, as ``xpm experiments actions list`` reads it; listing loads no user code."""
+        import shlex
+
+        from xpm_core.actions.records import recorded_actions
+
+        run_dir = self._services_run(experiment_id, run_id)
+        rows = []
+        for identifier, record in recorded_actions(run_dir).items():
+            words = ["xpm", "experiments", "actions", "run", "--workdir", str(self.path), experiment_id, identifier]
+            if run_id is not None:
+                words += ["--run", run_id]
+            rows.append({"id": identifier, "description": str(record.get("description") or ""),
+                         "class": str(record.get("class") or ""), "command": shlex.join(words)})
+        return sorted(rows, key=lambda row: (row["description"], row["id"]))
+
 
 # ---- helpers ---------------------------------------------------------------------------------
 

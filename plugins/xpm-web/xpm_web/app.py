@@ -31,7 +31,7 @@ def create_app(
     :param changes: the feed of change tokens a monitor's refresh thread publishes to; without
         it the app polls the workspace itself every ``poll_interval`` seconds while a page listens.
     """
-    from xpm_web import api, events, pages, services
+    from xpm_web import actions, api, events, pages, services
 
     app = Flask(__name__)
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -52,6 +52,7 @@ def create_app(
     app.register_blueprint(events.blueprint)
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(services.blueprint)
+    app.register_blueprint(actions.blueprint)
 
     @app.context_processor
     def _globals() -> dict[str, Any]:

@@ -50,9 +50,11 @@ def run(experiment_id: str, run_id: str) -> str:
     Only the experiment is checked here (cheap): the page's script reads the run's summary and
     its jobs through the API, and shows there that a run does not exist.
     """
+    from xpm_web.actions import run_actions
+
     _check_experiment(experiment_id)
     return render_template("run.html", page="run", experiment_id=experiment_id, run_id=run_id,
-                           filter=request.args.get("filter", ""))
+                           filter=request.args.get("filter", ""), actions=run_actions(experiment_id, run_id))
 
 
 def _check_experiment(experiment_id: str) -> None:

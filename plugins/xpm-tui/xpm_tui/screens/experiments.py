@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Optional
+import logging
+from typing import Any, ClassVar, Optional, cast
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -19,6 +20,12 @@ EXPERIMENT_COLUMNS = [("experiment", "Experiment"), ("runs", "Runs"), ("run", "L
                       ("started", "Started")]
 RUN_COLUMNS = [("run", "Run"), ("status", "Status"), ("host", "Host"), ("jobs", "Jobs"),
                *((state, state.capitalize()) for state in COUNTED_STATES), ("started", "Started"), ("ended", "Ended")]
+
+
+#: Seconds between two readings of the workspace's warnings while the experiments are shown.
+WARNINGS_SECONDS = 5.0
+
+logger = logging.getLogger(__name__)
 
 
 def _run_value(run: Optional[RunSummary], key: str) -> Any:
@@ -132,16 +139,72 @@ def _count_cells(run: Optional[RunSummary]) -> list[Any]:
     return cells
 
 
+def warnings_text(warnings: list[Any]) -> Text:
+    """The warnings banner: each problem, and the commands that fix it."""
+    text = Text()
+    for number, warning in enumerate(warnings):
+        if number:
+            text.append("\n")
+        text.append("⚠ ", style="bold")
+        text.append(f"{warning.description}. Fix: ")
+        for position, command in enumerate(warning.actions):
+            if position:
+                text.append(" or ")
+            text.append(command, style="bold")
+    return text
+
+
+def _read_warnings(api: Any) -> list[Any]:
+    warnings = getattr(api, "warnings", None)  # a remote workspace of an older server has none
+    return list(warnings()) if warnings is not None else []
+
+
 class ExperimentsScreen(SortableTable):
-    """Every experiment and its latest run: ``enter`` shows the run's jobs, ``u`` every run."""
+    """Every experiment and its latest run: ``enter`` shows the run's jobs, ``u`` every run,
+    ``a`` its actions; the workspace's warnings (with the commands that fix them) show above."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", "Jobs", show=True),
         Binding("u", "runs", "Runs"),
         Binding("v", "services", "Services"),
+        Binding("a", "actions", "Actions"),
     ]
+    DEFAULT_CSS = """
+    ExperimentsScreen #warnings { height: auto; padding: 0 1; color: $text; background: $warning 30%; }
+    """
     columns = EXPERIMENT_COLUMNS
     sort_column = "experiment"
+
+    def compose(self) -> ComposeResult:
+        for widget in super().compose():
+            yield widget
+            if widget.id == "title":
+                yield Static("", id="warnings")
+
+    def on_mount(self) -> None:
+        self.query_one("#warnings", Static).display = False
+        # Warnings come from files the index does not follow (token holders): they are read
+        # again every few seconds, besides with the experiments when the index changes.
+        # (ViewScreen.on_mount, which loads the screen, runs after this one: Textual calls the
+        # handlers of every class of the screen.)
+        self.set_interval(WARNINGS_SECONDS, self._refresh_warnings)
+
+    def _refresh_warnings(self) -> None:
+        if self.is_current:
+            self.run_worker(cast(Any, self._load_warnings), group="warnings", exclusive=True)
+
+    async def _load_warnings(self) -> None:
+        try:
+            warnings = await self.backend.call(_read_warnings)
+        except Exception as error:  # the experiments' loading says it too: no second notification
+            logger.debug("cannot read the warnings: %s", error)
+            return
+        self.show_warnings(warnings)
+
+    def show_warnings(self, warnings: list[Any]) -> None:
+        banner = self.query_one("#warnings", Static)
+        banner.update(warnings_text(warnings))
+        banner.display = bool(warnings)
 
     def value(self, row: ExperimentSummary, key: str) -> Any:
         if key == "experiment":
@@ -160,8 +223,9 @@ class ExperimentsScreen(SortableTable):
                 *_count_cells(run), timestamp(run.started_at) if run else "-"]
 
     async def load(self) -> None:
-        experiments = await self.backend.call(lambda api: api.experiments())
+        experiments, warnings = await self.backend.call(lambda api: (api.experiments(), _read_warnings(api)))
         self.rows = list(experiments)
+        self.show_warnings(warnings)
         self.query_one("#title", Static).update(
             f"Experiments of {self.xpm.sub_title}" if experiments else
             f"No experiment has run in {self.xpm.sub_title} yet"
@@ -190,11 +254,19 @@ class ExperimentsScreen(SortableTable):
         if row is not None:
             self.app.push_screen(ServicesScreen(row.experiment_id, None))
 
+    def action_actions(self) -> None:
+        from xpm_tui.screens.actions import ActionsScreen
+
+        row = self.selected()
+        if row is not None:
+            self.app.push_screen(ActionsScreen(row.experiment_id, None))
+
 
 class RunsScreen(SortableTable):
-    """The runs of one experiment, oldest first: ``enter`` shows the jobs of a run."""
+    """The runs of one experiment, oldest first: ``enter`` shows the jobs of a run, ``a`` its actions."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "open", "Jobs", show=True)]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "open", "Jobs", show=True),
+                                             Binding("a", "actions", "Actions")]
     columns = RUN_COLUMNS
     sort_column = "started"
 
@@ -229,4 +301,9 @@ class RunsScreen(SortableTable):
         if row is not None:
             self.app.push_screen(JobsScreen(self.experiment_id, row.run_id))
 
+    def action_actions(self) -> None:
+        from xpm_tui.screens.actions import ActionsScreen
 
+        row = self.selected()
+        if row is not None:
+            self.app.push_screen(ActionsScreen(self.experiment_id, row.run_id))
