@@ -21,7 +21,7 @@ NOT_SUPPORTED: dict[tuple[str, str], str] = {
         ("experimaestro.core.objects", name): _INTERNAL
         for name in ("ConfigWalk", "ConfigWalkContext", "TaggedValue", "add_to_path", "getqualattr")
     },
-    ("experimaestro.core.objects", "WatchedOutput"): "dynamic task outputs are runtime work (issue 18 and later)",
+    ("experimaestro.core.objects", "WatchedOutput"): "built by task.watch_output(cfg.method, callback); not public",
     **{
         ("experimaestro.annotations", name): "deprecated in experimaestro 2.7.0 (Choice, configmethod, deprecateClass)"
         for name in ("Choice", "configmethod", "deprecateClass")
