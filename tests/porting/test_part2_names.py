@@ -72,6 +72,8 @@ def test_a_listener_sees_real_jobs_submitted_and_their_states_with_failure_statu
     plan = write_ported_plan(
         tmp_path,
         """
+        from xpm_core.scheduler.services import WebService
+
         seen = []
 
         class Recorder(Listener):
@@ -82,8 +84,24 @@ def test_a_listener_sees_real_jobs_submitted_and_their_states_with_failure_statu
                 reason = JobFailureStatus(job.failure_reason).name if job.failure_reason else None
                 seen.append(["state", job.name, job.state.value, reason])
 
+            def service_add(self, service):
+                seen.append(["service", service.id])
+
+            def service_state_changed(self, service):
+                seen.append(["service state", service.id, service.state.name])
+
+        class Notes(WebService):
+            id = "notes"
+
+            def _serve(self, running):
+                self.url = "http://127.0.0.1:1/"
+                running.set()
+                while not self.should_stop():
+                    time.sleep(0.05)
+
         with experiment(workspace, name) as xp:
             xp.scheduler.addlistener(Recorder())
+            xp.add_service(Notes()).start()
             failing = Fail.C(code=1).submit()
             Consume.C(upstream=failing).submit()
             Step.C(index=1).submit()
@@ -99,6 +117,9 @@ def test_a_listener_sees_real_jobs_submitted_and_their_states_with_failure_statu
     assert finals == {"fail": ["error", "FAILED"], "consume": ["error", "DEPENDENCY"], "step": ["done", None]}
     step_states = [event[2] for event in seen if event[0] == "state" and event[1] == "step"]
     assert "running" in step_states or "scheduled" in step_states, step_states
+    assert ["service", "notes"] in seen
+    service_states = [event[2] for event in seen if event[0] == "service state"]
+    assert service_states[:2] == ["STARTING", "RUNNING"] and service_states[-1] == "STOPPED", service_states
 
 
 def test_job_dependency_makes_a_task_wait_for_a_job_it_does_not_take_as_parameter(tmp_path):
