@@ -188,7 +188,33 @@ def test_prune_by_experimaestro_selection_before_after_status_keep(plans, tmp_pa
     # The latest run is never removed, whatever the selection.
     assert "Nothing to remove" in prune("--status", "failed").stdout and run_ids(workspace) == [ok2, bad4]
 
+    # On a terminal the selection is confirmed first, unless --force.
+    assert "Nothing removed." in prune_on_terminal(workspace, "n", "--status", "completed")
+    assert run_ids(workspace) == [ok2, bad4]
+    confirmed = prune_on_terminal(workspace, "y", "--before", "2999-01-01")
+    assert f"will remove run {ok2}" in confirmed and "Remove 1 run(s)? [y/N]" in confirmed
+    assert run_ids(workspace) == [bad4]
+
     mixed = prune("--max-done", "1", "--status", "failed")
     assert mixed.returncode == 2 and "do not go together" in one_line_error(mixed)
     bad_time = prune("--before", "yesterday")
     assert bad_time.returncode == 2 and "--before: 'yesterday' is not a time" in one_line_error(bad_time)
+
+
+def prune_on_terminal(workspace: Path, answer: str, *args: str) -> str:
+    """``history-prune`` with a pseudo-terminal as standard input, answering its question."""
+    import pty
+    import subprocess
+    import sys
+
+    controller, terminal = pty.openpty()
+    command = [sys.executable, "-m", "xpm_core", "experiments", "history-prune", "xp", *args,
+               "--workdir", str(workspace)]
+    with subprocess.Popen(command, stdin=terminal, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          env={**os.environ, "XPM_LOAD_PLUGINS": ""}, text=True) as process:
+        os.close(terminal)
+        os.write(controller, (answer + "\n").encode())
+        output, _ = process.communicate(timeout=120)
+    os.close(controller)
+    assert process.returncode == 0, output
+    return output

@@ -125,7 +125,7 @@ def history_command(workspace: Path, experiment_id: str, as_json: bool) -> None:
               help="Keep tagged runs (accepted for experimaestro: xpm never removes a tagged run).")
 @click.option("--dry-run", is_flag=True, help="Show what would be removed, remove nothing.")
 @click.option("--force", is_flag=True,
-              help="With --before/--after/--status/--keep on a terminal: remove without asking first.")
+              help="With --before/--after/--status/--keep: remove without asking first (the question is asked only when standard input is a terminal).")
 @workspace_options
 def history_prune_command(workspace: Path, experiment_id: str, max_done: Optional[int], max_failed: Optional[int],
                           before: Optional[str], after: Optional[str], status: Optional[str], keep: Optional[int],
@@ -195,9 +195,10 @@ def history_prune_command(workspace: Path, experiment_id: str, max_done: Optiona
 
 
 def _interactive() -> bool:
+    """Whether someone can answer a question (a script or a pipe on stdin cannot)."""
     import sys
 
-    return sys.stdin.isatty() and sys.stdout.isatty()
+    return sys.stdin.isatty()
 
 
 def _selection_text(run_filter: Any) -> str:
