@@ -125,7 +125,8 @@ def history_command(workspace: Path, experiment_id: str, as_json: bool) -> None:
               help="Keep tagged runs (accepted for experimaestro: xpm never removes a tagged run).")
 @click.option("--dry-run", is_flag=True, help="Show what would be removed, remove nothing.")
 @click.option("--force", is_flag=True,
-              help="With --before/--after/--status/--keep: remove without asking first (the question is asked only when standard input is a terminal).")
+              help="With --before/--after/--status/--keep: remove without asking first (the question is "
+              "asked only when standard input is a terminal).")
 @workspace_options
 def history_prune_command(workspace: Path, experiment_id: str, max_done: Optional[int], max_failed: Optional[int],
                           before: Optional[str], after: Optional[str], status: Optional[str], keep: Optional[int],
