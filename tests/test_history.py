@@ -156,3 +156,65 @@ def test_settings_history_sets_how_many_runs_are_kept(plans, tmp_path, monkeypat
     assert run_ids(workspace) == [latest]
     failure = run(plans["bad"], workspace, 3)
     assert run_ids(workspace) == [latest, failure]  # the latest run is always kept
+
+
+def test_prune_by_experimaestro_selection_before_after_status_keep(plans, tmp_path, monkeypatch):
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "settings.yaml").write_text("history:\n  max_done: 10\n  max_failed: 10\n")
+    monkeypatch.setenv("XPM_CONFIG_DIR", str(config))
+    workspace = tmp_path / "ws"
+    ok1, ok2 = run(plans["ok"], workspace, 1), run(plans["ok"], workspace, 2)
+    bad3, bad4 = run(plans["bad"], workspace, 3), run(plans["bad"], workspace, 4)
+    assert run_ids(workspace) == [ok1, ok2, bad3, bad4]
+
+    def prune(*args: str):
+        return xpm("experiments", "history-prune", "xp", *args, "--workdir", str(workspace))
+
+    dry = prune("--status", "failed", "--keep", "1", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert [line.split()[3] for line in dry.stdout.splitlines() if line.startswith("would remove")] == [bad3]
+    assert "status=failed, keep=1" in dry.stdout and run_ids(workspace) == [ok1, ok2, bad3, bad4]
+
+    nothing = prune("--before", "20000101")
+    assert nothing.returncode == 0 and "Nothing to remove (before=20000101_000000)" in nothing.stdout
+
+    assert prune("--status", "failed", "--keep", "1").returncode == 0
+    assert run_ids(workspace) == [ok1, ok2, bad4]
+    # ISO times and "completed" (experimaestro's name for done) work too.
+    between = prune("--after", "2000-01-01", "--before", "2999-12-31T00:00", "--status", "completed", "--keep", "1")
+    assert between.returncode == 0, between.stderr
+    assert f"removed run {ok1}" in between.stdout and run_ids(workspace) == [ok2, bad4]
+    # The latest run is never removed, whatever the selection.
+    assert "Nothing to remove" in prune("--status", "failed").stdout and run_ids(workspace) == [ok2, bad4]
+
+    # On a terminal the selection is confirmed first, unless --force.
+    assert "Nothing removed." in prune_on_terminal(workspace, "n", "--status", "completed")
+    assert run_ids(workspace) == [ok2, bad4]
+    confirmed = prune_on_terminal(workspace, "y", "--before", "2999-01-01")
+    assert f"will remove run {ok2}" in confirmed and "Remove 1 run(s)? [y/N]" in confirmed
+    assert run_ids(workspace) == [bad4]
+
+    mixed = prune("--max-done", "1", "--status", "failed")
+    assert mixed.returncode == 2 and "do not go together" in one_line_error(mixed)
+    bad_time = prune("--before", "yesterday")
+    assert bad_time.returncode == 2 and "--before: 'yesterday' is not a time" in one_line_error(bad_time)
+
+
+def prune_on_terminal(workspace: Path, answer: str, *args: str) -> str:
+    """``history-prune`` with a pseudo-terminal as standard input, answering its question."""
+    import pty
+    import subprocess
+    import sys
+
+    controller, terminal = pty.openpty()
+    command = [sys.executable, "-m", "xpm_core", "experiments", "history-prune", "xp", *args,
+               "--workdir", str(workspace)]
+    with subprocess.Popen(command, stdin=terminal, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          env={**os.environ, "XPM_LOAD_PLUGINS": ""}, text=True) as process:
+        os.close(terminal)
+        os.write(controller, (answer + "\n").encode())
+        output, _ = process.communicate(timeout=120)
+    os.close(controller)
+    assert process.returncode == 0, output
+    return output

@@ -169,14 +169,48 @@ def test_watcher_and_polling_interval_map_onto_launcher_polling(project):
     result = run_xp(project, "--watcher", "inotify", "--polling-interval", "0.2", "--events-viewer",
                     "--events-format", "json")
     assert result.returncode == 0, result.stderr
-    assert "--watcher inotify: xpm's driver has no file watcher; it polls the jobs' launchers every 0.2 s" in result.stderr
+    assert "note" not in result.stderr  # inotify is xpm's too
     assert len([e for e in json_events(result.stdout) if e.get("state") == "done"]) == 2
+    other = run_xp(project, "--watcher", "kqueue")
+    assert other.returncode == 0 and "--watcher kqueue is not available in xpm: monitors poll" in other.stderr
     quiet = run_xp(project, "--watcher", "POLLING")
-    assert quiet.returncode == 0 and "file watcher" not in quiet.stderr
+    assert quiet.returncode == 0 and "note" not in quiet.stderr
     wrong = run_xp(project, "--watcher", "magic")
     assert wrong.returncode == 2 and "'magic' is not one of" in wrong.stderr
     too_fast = run_xp(project, "--polling-interval", "0")
     assert too_fast.returncode == 2 and "--polling-interval" in too_fast.stderr
+
+
+WATCHING_PLAN = '''
+from xpm_core.experiments import ConfigurationBase, ExperimentHelper, configuration
+from xpm_core.workspace.watcher import JobEndWatcher
+
+
+@configuration()
+class Configuration(ConfigurationBase):
+    pass
+
+
+def run(helper: ExperimentHelper, cfg: Configuration):
+    # What a monitor of this run (--port, --web, --console) builds to notice job markers.
+    watcher = JobEndWatcher(helper.xp.workspace)
+    print("MARKER WATCHER", watcher.markers.mode, watcher.markers.interval)
+'''
+
+
+def test_watcher_options_choose_the_marker_watcher_of_the_run_monitors(project):
+    (project / "watching.py").write_text(WATCHING_PLAN)
+    (project / "xp.yaml").write_text("id: watching\nfile: watching\n")
+    polling = run_xp(project, "--watcher", "polling", "--polling-interval", "0.3")
+    assert polling.returncode == 0, polling.stderr
+    assert "MARKER WATCHER polling 0.3" in polling.stdout
+    # An interval alone means polling at that interval; --watcher inotify watches (on Linux).
+    assert "MARKER WATCHER polling 0.7" in run_xp(project, "--polling-interval", "0.7").stdout
+    if sys.platform.startswith("linux"):
+        inotify = run_xp(project, "--watcher", "inotify", XPM_WATCHER="polling")
+        assert "MARKER WATCHER inotify" in inotify.stdout, inotify.stderr
+    # auto leaves the user's XPM_WATCHER alone.
+    assert "MARKER WATCHER polling" in run_xp(project, XPM_WATCHER="polling").stdout
 
 
 # ---- --xpm-config-dir: settings.yaml's lock_mode --------------------------------------------

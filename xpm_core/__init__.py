@@ -27,6 +27,10 @@ _LAZY_EXPORTS: dict[str, str] = {
     "experiment": "xpm_core.runtime.experiment",
     "RunMode": "xpm_core.runtime.experiment",
     "GracefulTimeout": "xpm_core.runtime.errors",
+    "GracefulExperimentExit": "xpm_core.runtime.exits",
+    "FailedExperiment": "xpm_core.runtime.exits",
+    "Workspace": "xpm_core.runtime.workspace_object",
+    "set_launcher": "xpm_core.runtime.workspace_object",
     "TaskCancelled": "xpm_core.runtime.errors",
     "progress": "xpm_core.runtime.task_progress",
     "tqdm": "xpm_core.runtime.task_progress",
@@ -39,6 +43,7 @@ _LAZY_EXPORTS: dict[str, str] = {
     # launcher finder (launchers.py)
     "find_launcher": "xpm_core.launcherfinder.finder",
     "LauncherNotFoundError": "xpm_core.launcherfinder.finder",
+    "LauncherRegistry": "xpm_core.launcherfinder.registry",
     # object model (configurations, tasks, identifiers, tags)
     "Config": "xpm_core.config.objects",
     "InstanceConfig": "xpm_core.config.objects",
@@ -148,6 +153,7 @@ if TYPE_CHECKING:  # pragma: no cover - static analysers see real imports
     from xpm_core.config.tags import TagDict, stop_tags, tag, tags, tagspath
     from xpm_core.experiments.schema import DirtyGitAction
     from xpm_core.launcherfinder.finder import LauncherNotFoundError, find_launcher
+    from xpm_core.launcherfinder.registry import LauncherRegistry
     from xpm_core.plugin.components import (
         CommandType,
         ConnectorType,
@@ -164,11 +170,13 @@ if TYPE_CHECKING:  # pragma: no cover - static analysers see real imports
     from xpm_core.plugin.value_serializer import ValueSerializer
     from xpm_core.runtime.dirty_git import DirtyGitError
     from xpm_core.runtime.errors import GracefulTimeout, TaskCancelled
+    from xpm_core.runtime.exits import FailedExperiment, GracefulExperimentExit
     from xpm_core.runtime.experiment import RunMode, experiment
     from xpm_core.runtime.job import Job, TransientMode
     from xpm_core.runtime.prepare import Prepare
     from xpm_core.runtime.scheduler import Scheduler
     from xpm_core.runtime.task_progress import progress, tqdm
+    from xpm_core.runtime.workspace_object import Workspace, set_launcher
     from xpm_core.serialization.context import SerializationContext
     from xpm_core.serialization.experiment_info import ExperimentInfo, load_configs, load_xp_info
     from xpm_core.serialization.files import (

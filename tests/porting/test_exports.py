@@ -10,33 +10,10 @@ import pytest
 
 RECORD = json.loads((Path(__file__).parent / "experimaestro_2_7_0_names.json").read_text())
 
-_PART_2 = "experiment and workspace API: issue 'port by changing imports, part 2'"
 _INTERNAL = "experimaestro internals that user code does not import; xpm's design differs"
 
 #: (experimaestro module, name) -> why xpm does not provide it
 NOT_SUPPORTED: dict[tuple[str, str], str] = {
-    **{
-        ("experimaestro", name): _PART_2
-        for name in (
-            "FailedExperiment",
-            "GracefulExperimentExit",
-            "Workspace",
-            "set_launcher",
-            "LauncherRegistry",
-        )
-    },
-    **{
-        ("experimaestro.scheduler", name): _PART_2
-        for name in (
-            "FailedExperiment",
-            "GracefulExperimentExit",
-            "Workspace",
-            "JobDependency",
-            "JobFailureStatus",
-            "Listener",
-        )
-    },
-    ("experimaestro.scheduler.workspace", "Workspace"): _PART_2,
     ("experimaestro", "documentation"): "the mkdocs documentation plugin is not part of xpm",
     ("experimaestro", "ObjectStore"): _INTERNAL + " (instance() shares objects with a dict)",
     ("experimaestro.core.objects", "ObjectStore"): _INTERNAL + " (instance() shares objects with a dict)",
@@ -44,7 +21,7 @@ NOT_SUPPORTED: dict[tuple[str, str], str] = {
         ("experimaestro.core.objects", name): _INTERNAL
         for name in ("ConfigWalk", "ConfigWalkContext", "TaggedValue", "add_to_path", "getqualattr")
     },
-    ("experimaestro.core.objects", "WatchedOutput"): "dynamic task outputs are runtime work (issue 18 and later)",
+    ("experimaestro.core.objects", "WatchedOutput"): "built by task.watch_output(cfg.method, callback); not public",
     **{
         ("experimaestro.annotations", name): "deprecated in experimaestro 2.7.0 (Choice, configmethod, deprecateClass)"
         for name in ("Choice", "configmethod", "deprecateClass")

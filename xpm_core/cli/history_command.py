@@ -114,21 +114,58 @@ def history_command(workspace: Path, experiment_id: str, as_json: bool) -> None:
 @click.argument("experiment_id")
 @click.option("--max-done", type=click.IntRange(0), help="Successful runs to keep (default: settings.yaml, else 5).")
 @click.option("--max-failed", type=click.IntRange(0), help="Failed runs to keep (default: settings.yaml, else 1).")
+@click.option("--before", metavar="TIME",
+              help="Select the runs started before TIME: YYYYMMDD_HHMMSS (as run ids), YYYYMMDD or YYYY-MM-DD[THH:MM].")
+@click.option("--after", metavar="TIME", help="Select the runs started after TIME (same forms as --before).")
+@click.option("--status", type=click.Choice(["completed", "done", "failed"], case_sensitive=False),
+              help="Select only the successful (completed, or done) or failed runs.")
+@click.option("--keep", type=click.IntRange(0), metavar="N",
+              help="Of the selected runs, keep the N newest.")
+@click.option("--keep-tagged", is_flag=True,
+              help="Keep tagged runs (accepted for experimaestro: xpm never removes a tagged run).")
 @click.option("--dry-run", is_flag=True, help="Show what would be removed, remove nothing.")
+@click.option("--force", is_flag=True,
+              help="With --before/--after/--status/--keep: remove without asking first (the question is "
+              "asked only when standard input is a terminal).")
 @workspace_options
 def history_prune_command(workspace: Path, experiment_id: str, max_done: Optional[int], max_failed: Optional[int],
-                          dry_run: bool) -> None:
-    """Remove old runs of EXPERIMENT_ID: keep the newest --max-done successful and --max-failed failed runs.
+                          before: Optional[str], after: Optional[str], status: Optional[str], keep: Optional[int],
+                          keep_tagged: bool, dry_run: bool, force: bool) -> None:
+    """Remove old runs of EXPERIMENT_ID, by the history rules or by a selection.
 
-    A successful run also removes the failed runs older than it. Running runs, runs of unknown
-    status, tagged runs and the latest run are kept. Only run records are removed, never job
-    folders: jobs no run lists any more are orphans ('xpm orphans' lists and cleans them).
+    \b
+    By the rules (the default, as at the end of each run): keep the newest --max-done
+    successful and --max-failed failed runs; a successful run also removes the failed runs
+    older than it.
+    By a selection (experimaestro's options): --before/--after TIME, --status completed|failed
+    and --keep N select the runs to remove, e.g. `--status failed --keep 2` removes all the
+    failed runs but the 2 newest; `--before 20250101` removes the runs started before 2025.
+
+    In both cases running runs, runs of unknown status, tagged runs and the latest run are kept.
+    Only run records are removed, never job folders: jobs no run lists any more are orphans
+    ('xpm orphans' lists and cleans them).
     """
     import attrs
 
-    from xpm_core.maintenance.history import limits_of, prune
+    from xpm_core.cli.input_errors import InputError
+    from xpm_core.maintenance.history import RunFilter, limits_of, parse_run_time, prune
     from xpm_core.workspace.index import WorkspaceIndex
 
+    del keep_tagged  # tagged runs are always kept
+    selecting = any(value is not None for value in (before, after, status, keep))
+    if selecting and (max_done is not None or max_failed is not None):
+        raise InputError("--max-done/--max-failed (the history rules) and --before/--after/--status/--keep "
+                         "(a selection) do not go together: use one or the other")
+    run_filter = None
+    if selecting:
+        times = {}
+        for option, value in (("--before", before), ("--after", after)):
+            try:
+                times[option] = parse_run_time(value) if value is not None else None
+            except ValueError as error:
+                raise InputError(f"{option}: {error}") from None
+        outcome = None if status is None else ("failed" if status.lower() == "failed" else "done")
+        run_filter = RunFilter(before=times["--before"], after=times["--after"], outcome=outcome, keep=keep)
     _runs(workspace, experiment_id)
     limits = limits_of(*_settings_sources(workspace))
     if max_done is not None:
@@ -136,11 +173,19 @@ def history_prune_command(workspace: Path, experiment_id: str, max_done: Optiona
     if max_failed is not None:
         limits = attrs.evolve(limits, max_failed=max_failed)
     with WorkspaceIndex(workspace) as index:
-        removed = prune(workspace, experiment_id, limits, dry_run=dry_run, index=index)
+        if run_filter is not None and not dry_run and not force and _interactive():
+            planned = prune(workspace, experiment_id, limits, dry_run=True, run_filter=run_filter)
+            for run in planned:
+                click.echo(f"will remove run {run.run_id} ({run.status or 'unknown'}, {len(run.job_ids)} job(s))")
+            if planned and not click.confirm(f"Remove {len(planned)} run(s)?"):
+                click.echo("Nothing removed.")
+                return
+        removed = prune(workspace, experiment_id, limits, dry_run=dry_run, index=index, run_filter=run_filter)
     verb = "would remove" if dry_run else "removed"
     for run in removed:
         click.echo(f"{verb} run {run.run_id} ({run.status or 'unknown'}, {len(run.job_ids)} job(s))")
-    rules = f"max_done={limits.max_done}, max_failed={limits.max_failed}"
+    rules = _selection_text(run_filter) if run_filter is not None else (
+        f"max_done={limits.max_done}, max_failed={limits.max_failed}")
     if not removed:
         click.echo(f"Nothing to remove ({rules}).")
     elif dry_run:
@@ -148,6 +193,20 @@ def history_prune_command(workspace: Path, experiment_id: str, max_done: Optiona
     else:
         click.echo(f"Removed {len(removed)} run(s) ({rules}). Jobs they alone listed are now orphans: "
                    "'xpm orphans' shows them.")
+
+
+def _interactive() -> bool:
+    """Whether someone can answer a question (a script or a pipe on stdin cannot)."""
+    import sys
+
+    return sys.stdin.isatty()
+
+
+def _selection_text(run_filter: Any) -> str:
+    parts = [f"{name}={value}" for name, value in (("before", run_filter.before), ("after", run_filter.after),
+                                                   ("status", run_filter.outcome), ("keep", run_filter.keep))
+             if value is not None]
+    return ", ".join(parts)
 
 
 def _settings_sources(workspace: Path) -> list[Any]:

@@ -110,16 +110,24 @@ def _start_watchers(xp: experiment, view: str | None, options: dict[str, Any],
 
 
 def _apply_watcher(watcher: str, polling_interval: float | None) -> None:
-    """``--watcher`` / ``--polling-interval`` onto the scheduler, which polls launchers (see their help)."""
+    """``--watcher`` / ``--polling-interval``: how the monitors of this run (``--port``, ``--web``,
+    ``--console``) watch job markers, and how often the driver polls launchers (see their help)."""
+    from xpm_core.workspace.watcher import INTERVAL_ENV, MODES, WATCHER_ENV
+
     watcher = watcher.lower()
-    if watcher not in ("auto", "polling"):
-        interval = f"every {polling_interval:g} s" if polling_interval else "at each launcher's interval"
-        click.echo(f"xpm: note: --watcher {watcher}: xpm's driver has no file watcher; it polls the jobs' "
-                   f"launchers {interval}", err=True)
     if polling_interval is not None:
         from xpm_core.runtime.scheduler import Scheduler
 
         Scheduler.polling_interval = polling_interval
+        os.environ[INTERVAL_ENV] = str(polling_interval)
+        if watcher == "auto":  # an interval is asked for: it is a polling one
+            watcher = "polling"
+    if watcher not in MODES:
+        click.echo(f"xpm: note: --watcher {watcher} is not available in xpm: monitors poll the job folders "
+                   f"(inotify and polling are)", err=True)
+        watcher = "polling"
+    if watcher != "auto":  # auto: leave XPM_WATCHER as the user set it
+        os.environ[WATCHER_ENV] = watcher
 
 
 def _stop_watchers(watchers: list[Any]) -> None:
@@ -132,7 +140,7 @@ def _stop_watchers(watchers: list[Any]) -> None:
 
 #: In the order of the documentation (cli.txt).
 RUN_MODE_NAMES = ["DRY_RUN", "NORMAL", "GENERATE_ONLY", "PREPARE"]
-#: experimaestro's --watcher values; xpm's driver polls whatever is chosen (see the option's help).
+#: experimaestro's --watcher values; xpm's marker watcher has inotify and polling (see the option's help).
 WATCHERS = ["auto", "polling", "inotify", "fsevents", "kqueue", "windows"]
 #: --events-format (xpm_core.experiments.events_viewer.FORMATS; not imported: --help stays fast).
 EVENTS_FORMATS = ["text", "json"]
@@ -164,13 +172,15 @@ EVENTS_FORMATS = ["text", "json"]
 @click.option("--events-format", type=click.Choice(EVENTS_FORMATS), default="text", show_default=True,
               help="The lines of --events-viewer: short text, or one JSON object each (keys: event, time, ...).")
 @click.option("--watcher", type=click.Choice(WATCHERS, case_sensitive=False), default="auto", show_default=True,
-              help="How the driver notices that jobs changed. xpm's driver asks each job's launcher (the process "
-              "table, squeue, oarstat) at the polling interval and reads the job's markers when it ends: every "
-              "value means polling (accepted for experimaestro's command lines; a note says so when it is not "
-              "auto or polling).")
+              help="How the monitors of this run (--port, --web, --console) notice job markers (NAME.done, "
+              "NAME.failed) written without a driver: inotify, polling, or auto (inotify on a local Linux file "
+              "system, else polling); sets XPM_WATCHER. fsevents, kqueue and windows are accepted for "
+              "experimaestro's command lines and mean polling (a note says so). The driver itself always asks "
+              "each job's launcher (process table, squeue, oarstat) at the polling interval.")
 @click.option("--polling-interval", type=click.FloatRange(min=0.01), metavar="SECONDS",
-              help="Seconds between two looks at the jobs, for every launcher (default: each launcher's own: "
-              "from 0.005 to 0.05 s for local jobs, poll_interval of batch launchers).")
+              help="Seconds between two looks at the jobs: by the driver, for every launcher (default: each "
+              "launcher's own, 0.005 to 0.05 s for local jobs, poll_interval of batch launchers), and by the "
+              "monitors' marker watcher, which then polls (default 1 s); sets XPM_POLLING_INTERVAL.")
 @click.option("--no-db", is_flag=True, help="Accepted for experimaestro's command lines; does nothing (xpm's index is "
               "a cache rebuilt from the files, never a requirement).")
 @click.option("--pre-yaml", multiple=True, metavar="FILE", help="A YAML file loaded before the main one (repeatable).")

@@ -7,6 +7,7 @@ from xpm_core.launcherfinder.finder import (
     find_launcher,
 )
 from xpm_core.launcherfinder.grammar import RequirementSpecError, parse
+from xpm_core.launcherfinder.registry import LauncherRegistry
 from xpm_core.launcherfinder.specs import (
     AcceleratorKind,
     AcceleratorSpecification,
@@ -36,6 +37,7 @@ __all__ = [
     "HostSimpleRequirement",
     "HostSpecification",
     "LauncherNotFoundError",
+    "LauncherRegistry",
     "LaunchersFileError",
     "MPSSpecification",
     "MatchRequirement",

@@ -5,13 +5,16 @@ run records only: jobs that no run lists any more become orphans, which ``xpm or
 cleans. Rules (experimaestro's ``HistorySettings``): the newest ``max_done`` successful runs and
 the newest ``max_failed`` failed runs are kept; a successful run removes the failed runs older
 than it; runs still running, of unknown status, tagged, or kept by the caller are never removed.
+``xpm experiments history-prune`` also selects runs as experimaestro's does (:class:`RunFilter`).
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Optional
@@ -131,6 +134,57 @@ def runs_to_prune(runs: list[RunEntry], limits: HistoryLimits, keep: Iterable[st
     return [run for run in runs if run.run_id in removed and run.run_id not in protected and not run.tags]
 
 
+#: A run id: its start time, ``YYYYmmdd_HHMMSS``, then ``.N`` when several started in one second.
+_RUN_TIME = re.compile(r"^(\d{8}_\d{6})(?:\.\d+)?$")
+_TIME_FORMATS = ("%Y%m%d_%H%M%S", "%Y%m%d", "%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S",
+                 "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S")
+
+
+def parse_run_time(text: str) -> str:
+    """A time as run ids write it (``20250101_000000``), from ``YYYYMMDD[_HHMMSS]`` or ISO
+    ``YYYY-MM-DD[THH:MM[:SS]]``; ValueError naming the accepted forms otherwise."""
+    for form in _TIME_FORMATS:
+        try:
+            return datetime.datetime.strptime(text.strip(), form).strftime("%Y%m%d_%H%M%S")
+        except ValueError:
+            continue
+    raise ValueError(f"{text!r} is not a time: use YYYYMMDD_HHMMSS (as run ids), YYYYMMDD or YYYY-MM-DD[THH:MM[:SS]]")
+
+
+@attrs.frozen(kw_only=True)
+class RunFilter:
+    """experimaestro's ``history-prune`` selection: runs between two times, of one outcome, but the
+    ``keep`` newest of them. Times are run-id times (``parse_run_time``), compared with run ids."""
+
+    before: Optional[str] = None  # runs started before this time
+    after: Optional[str] = None  # runs started after this time
+    outcome: Optional[str] = None  # "done" or "failed"
+    keep: Optional[int] = None  # the newest runs among those selected that are kept
+
+    def matches(self, run: RunEntry) -> bool:
+        if run.outcome is None:  # running, or unknown: never removed
+            return False
+        if self.outcome is not None and run.outcome != self.outcome:
+            return False
+        if self.before is None and self.after is None:
+            return True
+        started = _RUN_TIME.match(run.run_id)
+        if started is None:  # a run id that says no time: no time filter selects it
+            return False
+        if self.before is not None and not started.group(1) < self.before:
+            return False
+        return self.after is None or started.group(1) > self.after
+
+
+def runs_selected(runs: list[RunEntry], run_filter: RunFilter, keep: Iterable[str] = ()) -> list[RunEntry]:
+    """The runs (oldest first) ``run_filter`` selects; tagged runs and ``keep`` are never selected."""
+    selected = [run for run in runs if run_filter.matches(run) and not run.tags]
+    if run_filter.keep:  # the newest N of the selection, the latest run among them if selected
+        selected = selected[:max(len(selected) - run_filter.keep, 0)]
+    protected = set(keep)
+    return [run for run in selected if run.run_id not in protected]
+
+
 def remove_run(run: RunEntry) -> None:
     """Delete a run's record folder; its ``jobs/`` entries are links, the jobs themselves stay."""
 
@@ -148,15 +202,18 @@ def prune(
     keep: Iterable[str] = (),
     dry_run: bool = False,
     index: Optional[WorkspaceIndex] = None,
+    run_filter: Optional[RunFilter] = None,
 ) -> list[RunEntry]:
-    """Remove the runs :func:`runs_to_prune` selects (unless ``dry_run``) and forget them in ``index``.
+    """Remove the runs :func:`runs_to_prune` selects, or :func:`runs_selected` with ``run_filter``
+    (unless ``dry_run``), and forget them in ``index``.
 
     The latest run is always kept: ``current`` points to it.
     """
     runs = experiment_runs(workspace, experiment_id)
     if not runs:
         return []
-    doomed = runs_to_prune(runs, limits, keep={*keep, runs[-1].run_id})
+    kept = {*keep, runs[-1].run_id}
+    doomed = runs_selected(runs, run_filter, kept) if run_filter is not None else runs_to_prune(runs, limits, kept)
     if dry_run:
         return doomed
     for run in doomed:

@@ -161,7 +161,7 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
         self.workspace = Path(path).expanduser().absolute()
         self.name = name
         self.run_mode = RunMode.parse(run_mode or RunMode.NORMAL)
-        self.launcher = launcher
+        self.launcher = launcher or getattr(workdir, "launcher", None)  # a Workspace's own launcher
         self.max_retries = max_retries if max_retries is not None else settings_retries
         self.env: dict[str, str] = {**settings_env, **(env or {})}
         self.jobs: dict[str, Job] = {}
@@ -212,6 +212,13 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
     @property
     def jobspath(self) -> Path:
         return self.run_dir / "jobs"
+
+    @property
+    def scheduler(self) -> Scheduler:
+        """The driver's scheduler (``xp.scheduler.addlistener(listener)``, as in experimaestro)."""
+        from xpm_core.runtime.scheduler import Scheduler
+
+        return Scheduler.instance()
 
     @classmethod
     def current(cls) -> experiment:
@@ -346,12 +353,17 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
             holder.write_text(f"host {socket.gethostname()}, pid {os.getpid()}\n")
             yield
 
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+        from xpm_core.runtime.exits import GracefulExperimentExit
+
         interrupted: KeyboardInterrupt | None = None
+        graceful = exc_type is not None and issubclass(exc_type, GracefulExperimentExit)
         try:
             if self.run_mode is RunMode.NORMAL:
                 status = "failed"
-                if exc_type is None:
+                if graceful:
+                    status = "detached"  # leave now; started jobs keep running
+                elif exc_type is None:
                     try:
                         self.wait()
                         status = "failed" if self.failed_jobs() else "done"
@@ -361,7 +373,7 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
                     status = "detached"
                 if status == "detached":
                     self._detach_queued_jobs()
-                    self._say_left_running()
+                    self._say_left_running("left with GracefulExperimentExit" if graceful else None)
                 self._finish(status)
         finally:
             self._stack.close()
@@ -369,6 +381,7 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
             _quiet_interrupt_exit()
         if interrupted is not None:
             raise interrupted
+        return graceful  # GracefulExperimentExit ends here, as in experimaestro
 
     def _finish(self, status: str) -> None:
         if self.services:  # those this driver runs stop with it; `xpm experiments services start` restarts them
@@ -558,6 +571,9 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
         register_service(self, service, recorded=self.run_mode is RunMode.NORMAL)
         if self.run_mode is RunMode.NORMAL:
             self._write_status("running")  # monitors learn of it now
+        from xpm_core.runtime import listeners
+
+        listeners.service_added(service)  # experimaestro's Listener.service_add
         return service
 
     def add_action(self, action: Any) -> str:
@@ -580,11 +596,11 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
         assert self._scheduler is not None
         self._scheduler.detach([job for job in self.jobs.values() if not job.finished])
 
-    def _say_left_running(self) -> None:
+    def _say_left_running(self, cause: str | None = None) -> None:
         # Only jobs with a process keep running without the driver; queued ones never start.
         running = [job for job in self.jobs.values() if job.state in (JobState.SCHEDULED, JobState.RUNNING)]
         queued = [job for job in self.jobs.values() if job.state is JobState.UNSCHEDULED]
-        cause = f"received {self._signal}" if self._signal else "interrupted"
+        cause = cause or (f"received {self._signal}" if self._signal else "interrupted")
         kept = f"{len(running)} job(s) keep running" if running else "no job keeps running"
         not_started = f", {len(queued)} queued job(s) not started" if queued else ""
         print(

@@ -21,10 +21,14 @@ def experiment_started(experiment: ExperimentView) -> None:
 
 
 def job_state_changed(job: JobView, previous: JobState, current: JobState) -> None:
-    """Tell the plugins that a job changed state."""
+    """Tell the plugins, and the scheduler listeners (``addlistener``), that a job changed state."""
     from xpm_core.plugin.registry import get_registry
+    from xpm_core.runtime import listeners
 
-    get_registry().job_state_changed(job, previous, current)
+    try:
+        get_registry().job_state_changed(job, previous, current)
+    finally:  # a plugin that fails must not silence the listeners
+        listeners.job_state_changed(job, previous, current)  # type: ignore[arg-type]
 
 
 def experiment_finished(experiment: ExperimentView, failed: bool) -> None:

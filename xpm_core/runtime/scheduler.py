@@ -25,6 +25,7 @@ from xpm_core.runtime.prepare import prepares_of, run_prepare
 from xpm_core.runtime.tokens import TokenDependency, token_dependencies
 
 if TYPE_CHECKING:
+    from xpm_core.runtime.listeners import Listener
     from xpm_core.workspace.disk import FinalMarker
 
 logger = logging.getLogger("xpm.scheduler")
@@ -141,6 +142,17 @@ class Scheduler:
     def submit(self, job: Job) -> Job:
         """Schedule ``job``; returns the job actually scheduled (an earlier one with the same id)."""
         return asyncio.run_coroutine_threadsafe(self._register(job), self.loop).result()
+
+    def addlistener(self, listener: Listener) -> None:
+        """experimaestro's listeners: told of every job's submission and state changes (hooks thread)."""
+        from xpm_core.runtime import listeners
+
+        listeners.add(listener)
+
+    def removelistener(self, listener: Listener) -> None:
+        from xpm_core.runtime import listeners
+
+        listeners.remove(listener)
 
     def detach(self, jobs: list[Job]) -> None:
         """The driver leaves (Ctrl-C, SIGTERM): ``jobs`` not started yet never will be (unscheduled);
