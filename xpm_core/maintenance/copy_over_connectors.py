@@ -21,13 +21,12 @@ import tempfile
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Callable, Iterator, Optional, Sequence
 
-import attrs
-
+from xpm_core.maintenance.copy_plan import Endpoint, moved, owner_suffix, rewritten_json
 from xpm_core.plugin.job_state import JobState
 from xpm_core.workspace import disk
 
 if TYPE_CHECKING:
-    from xpm_core.maintenance.copy_experiment import CopyPlan
+    from xpm_core.maintenance.copy_plan import CopyPlan
     from xpm_core.plugin.connector import Connector
 
 #: Jobs whose markers are read with one connector call (a command line stays well under ARG_MAX).
@@ -46,15 +45,6 @@ def is_remote_location(location: object) -> bool:
     return bool(_URL.match(text)) and not text.startswith("file://")
 
 
-@attrs.frozen
-class Endpoint:
-    """A workspace as the copy reaches it: a connector and the workspace's path on its host."""
-
-    connector: Connector
-    root: PurePosixPath
-    label: str  # how the user named it (a URL or a path)
-
-
 def endpoint(location: str | Path) -> Endpoint:
     """The connector and path of a workspace location (a local path, or a URL a plugin serves)."""
     from xpm_core.plugin.registry import get_registry
@@ -66,10 +56,6 @@ def endpoint(location: str | Path) -> Endpoint:
     match = registry.connector_for_url(text)
     connector = registry.connectors()[match.name].create(**match.options)
     return Endpoint(connector, PurePosixPath(str(match.options.get("path") or "/")), text)
-
-
-def _owner_suffix() -> str:
-    return f"{socket.gethostname()}-{os.getpid()}"
 
 
 def _dead_copy_of_this_host(suffix: str) -> bool:
@@ -91,7 +77,7 @@ def _dead_copy_of_this_host(suffix: str) -> bool:
 
 def plan(source: Endpoint, destination: Endpoint, experiment_id: str, run_id: Optional[str]) -> CopyPlan:
     """What copying run ``run_id`` (the latest when None) of ``experiment_id`` would do."""
-    from xpm_core.maintenance.copy_experiment import CopyError, CopyPlan, JobAction, JobCopy
+    from xpm_core.maintenance.copy_plan import CopyError, CopyPlan, JobAction, JobCopy
 
     if (source.connector.to_spec(), source.connector.name, source.root) == (
         destination.connector.to_spec(), destination.connector.name, destination.root
@@ -215,7 +201,7 @@ def _job_folders(connector: Connector, root: PurePosixPath, task_ids: set[str]) 
 
 def perform(copy_plan: CopyPlan, progress: Callable[[str], None]) -> None:
     """Carry out a plan of :func:`plan`; ``progress`` is told about each folder copied."""
-    from xpm_core.maintenance.copy_experiment import STAGING_DIR, CopyError, _update_index
+    from xpm_core.maintenance.copy_plan import STAGING_DIR, CopyError, update_index
 
     source, destination = copy_plan.source, copy_plan.destination
     assert source is not None and destination is not None
@@ -243,7 +229,7 @@ def perform(copy_plan: CopyPlan, progress: Callable[[str], None]) -> None:
     except OSError:
         pass
     if destination.connector.name == "local":
-        _update_index(copy_plan)
+        update_index(copy_plan)
     else:
         # Its SQLite index is on the other host: xpm there rebuilds it from the files.
         progress(f"to list the copy in the index of {destination.label}, run there: "
@@ -251,7 +237,7 @@ def perform(copy_plan: CopyPlan, progress: Callable[[str], None]) -> None:
 
 
 def _ignored(relative: str) -> bool:
-    from xpm_core.maintenance.copy_experiment import IGNORED_PATTERNS
+    from xpm_core.maintenance.copy_plan import IGNORED_PATTERNS
 
     name = posixpath.basename(relative)
     return any(fnmatch.fnmatch(name, pattern) for pattern in IGNORED_PATTERNS)
@@ -262,10 +248,10 @@ def _install(source: Endpoint, folder: PurePosixPath, destination: Endpoint, tar
              progress: Callable[[str], None]) -> None:
     """Copy ``folder`` of the source to ``target`` through the staging folder, resuming a copy
     that a killed process of this host left there."""
-    from xpm_core.maintenance.copy_experiment import CopyError
+    from xpm_core.maintenance.copy_plan import CopyError
 
     out = destination.connector
-    temporary = staging / f"{target.name}.{_owner_suffix()}"
+    temporary = staging / f"{target.name}.{owner_suffix()}"
     try:
         present = _take_over_leftovers(out, staging, target.name, temporary)
         if present is None:
@@ -311,7 +297,7 @@ def _take_over_leftovers(out: Connector, staging: PurePosixPath, name: str, temp
 def _copy_tree(
     source: Endpoint, folder: PurePosixPath, destination: Endpoint, temporary: PurePosixPath, present: dict
 ) -> None:
-    from xpm_core.maintenance.copy_experiment import REWRITTEN_FILES, _moved, _rewritten_json
+    from xpm_core.maintenance.copy_plan import REWRITTEN_FILES
 
     out = destination.connector
     old, new = str(source.root), str(destination.root)
@@ -325,10 +311,10 @@ def _copy_tree(
                 out.mkdir(path)
         elif entry.kind == "symlink":
             assert entry.target is not None
-            out.symlink(_moved(entry.target, old, new), path)  # a run's links to its jobs move too
+            out.symlink(moved(entry.target, old, new), path)  # a run's links to its jobs move too
         elif posixpath.basename(entry.path) in REWRITTEN_FILES:
             text = source.connector.read_text(folder / entry.path)
-            out.write_text(path, _rewritten_json(text, entry.path, old, new))
+            out.write_text(path, rewritten_json(text, entry.path, old, new))
         elif done is None or (done.kind, done.size, done.executable) != ("file", entry.size, entry.executable):
             part = path.with_name(path.name + PART_SUFFIX)
             with source.connector.open_read(folder / entry.path) as reader:

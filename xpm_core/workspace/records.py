@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import Any, Mapping, Optional
+from typing import Any, Iterable, Mapping, Optional
 
 import attrs
 
 from xpm_core.plugin.job_state import JobState
 
+
+def _job_ids(values: Iterable[str]) -> tuple[str, ...]:
+    """A typed ``tuple`` converter (attrs gives mypy no element type for a bare ``tuple``)."""
+    return tuple(values)
 
 @attrs.frozen(kw_only=True)
 class JobSubmission:
@@ -19,7 +23,7 @@ class JobSubmission:
     task_id: str
     path: str = attrs.field(converter=str)  # the job directory (a Path is accepted)
     tags: dict[str, Any] = attrs.field(factory=dict, converter=dict)
-    depends_on: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    depends_on: tuple[str, ...] = attrs.field(default=(), converter=_job_ids)
     submitted_time: Optional[float] = None
     transient: bool = False
 
