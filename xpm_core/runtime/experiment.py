@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from xpm_core.plugin.job_state import JobState
-from xpm_core.runtime import index_updates, plugin_events
+from xpm_core.runtime import index_updates, notifier, plugin_events
 from xpm_core.runtime.job import Job, JobContext, TransientMode, dependencies_of
 
 if TYPE_CHECKING:
@@ -220,9 +220,6 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
         return self
 
     def _open_run(self) -> None:
-        from xpm_core.runtime.scheduler import Scheduler
-        from xpm_core.serialization.experiment_info import ObjectsWriter
-
         self.experiment_dir.mkdir(parents=True, exist_ok=True)
         (self.workspace / ".__experimaestro__").touch()  # the workspace marker both tools look for
         self._stack.enter_context(self._experiment_lock())
@@ -243,12 +240,13 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
         self._environment_writer.start()
         self._write_status("running")
         self._jobs_file = self._stack.enter_context(open(self.run_dir / "jobs.jsonl", "a"))
-        self._objects = self._stack.enter_context(ObjectsWriter(self.run_dir / "objects.jsonl"))
-        self._scheduler = Scheduler.instance()
-        self._scheduler.records.post(
+        # Written from the first submitted task on (with the scheduler): a run without tasks
+        # imports neither the serialization nor asyncio.
+        (self.run_dir / "objects.jsonl").touch()
+        notifier.shared("records").post(
             index_updates.run_started, self.workspace, self.name, self.run_id, socket.gethostname(), self.started_at
         )
-        self._scheduler.hooks.post(plugin_events.experiment_started, self)
+        notifier.shared("hooks").post(plugin_events.experiment_started, self)
         logger.info("experiment %s: run %s in %s", self.name, self.run_id, self.run_dir)
 
     def _detach_dead_runs(self) -> None:
@@ -256,14 +254,12 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
         they ended; recorded "detached" (on disk now, in the index by the records thread)."""
         if not any(path.name != "current" for path in self.experiment_dir.iterdir() if path.is_dir()):
             return  # no run yet (the common case of a new experiment): nothing to read
-        from xpm_core.runtime.scheduler import Scheduler
         from xpm_core.workspace.reconcile import detach_dead_runs
 
         for run_id in detach_dead_runs(self.experiment_dir):
             logger.warning("experiment %s: run %s had ended without its driver recording it: detached",
                            self.name, run_id)
-            records = Scheduler.instance().records
-            records.post(index_updates.run_detached, self.workspace, self.name, run_id, time.time())
+            notifier.shared("records").post(index_updates.run_detached, self.workspace, self.name, run_id, time.time())
 
     def _catch_termination(self) -> None:
         """SIGTERM and SIGHUP (a closed terminal) end the driver as Ctrl-C does: run "detached"."""
@@ -330,24 +326,19 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
         self._environment_writer.join()
         self._remove_transient_folders()
         self._write_status(status, ended_at=time.time())
-        assert self._scheduler is not None
-        self._scheduler.records.post(
-            index_updates.run_finished, self.workspace, self.name, self.run_id, status, time.time()
-        )
-        self._scheduler.hooks.post(plugin_events.experiment_finished, self, status != "done")
+        records, hooks = notifier.shared("records"), notifier.shared("hooks")
+        records.post(index_updates.run_finished, self.workspace, self.name, self.run_id, status, time.time())
+        hooks.post(plugin_events.experiment_finished, self, status != "done")
         self._summary()
-        for notifier, seconds in (
-            (self._scheduler.records, RECORDS_FLUSH_SECONDS),
-            (self._scheduler.hooks, HOOKS_FLUSH_SECONDS),
-        ):
-            if not notifier.flush(seconds):
-                logger.warning("%s did not take every event within %.0f s", notifier.name, seconds)
+        for events, seconds in ((records, RECORDS_FLUSH_SECONDS), (hooks, HOOKS_FLUSH_SECONDS)):
+            if not events.flush(seconds):
+                logger.warning("%s did not take every event within %.0f s", events.name, seconds)
 
     def _remove_transient_folders(self) -> None:
-        import shutil
-
         for job in self.jobs.values():
             if job.transient is TransientMode.REMOVE and job.finished:
+                import shutil
+
                 shutil.rmtree(job.path, ignore_errors=True)
                 (self.jobspath / job.task_id / job.identifier).unlink(missing_ok=True)
 
@@ -390,7 +381,10 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
                 run_prepare(config)
             return job
 
-        assert self._scheduler is not None
+        if self._scheduler is None:  # started by the first task: a run without any starts no loop
+            from xpm_core.runtime.scheduler import Scheduler
+
+            self._scheduler = Scheduler.instance()
         # Recorded before scheduling, so the index knows the job when its first state arrives.
         self._scheduler.records.post(
             index_updates.job_submitted, self.workspace, self.name, self.run_id, index_updates.submission(job)
@@ -416,6 +410,10 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
         self._jobs_file.write(json.dumps(entry, default=str) + "\n")
         self._jobs_file.flush()
         try:
+            if self._objects is None:
+                from xpm_core.serialization.experiment_info import ObjectsWriter
+
+                self._objects = self._stack.enter_context(ObjectsWriter(self.run_dir / "objects.jsonl"))
             self._objects.write(task)
         except Exception as exc:  # analysis convenience only: never fail the run for it
             logger.warning("could not record %s in objects.jsonl: %s", job, exc)
@@ -493,7 +491,8 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
 
     def _detach_queued_jobs(self) -> None:
         """Jobs still in this driver's queue will never start: unscheduled, not waiting forever."""
-        assert self._scheduler is not None
+        if self._scheduler is None:
+            return  # no task was submitted
         self._scheduler.detach([job for job in self.jobs.values() if not job.finished])
 
     def _say_left_running(self) -> None:
