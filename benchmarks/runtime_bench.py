@@ -5,11 +5,16 @@ job, peak memory of the driver, the time from process start to exit and the CPU 
 process and its children used (user + system: on a machine loaded by other work, the figure
 that moves least), and the floor (``python -c "import PACKAGE"`` started N times, two at a
 time) that per-job overhead is compared with.
+
+Scenarios run with Python's bytecode cache on, as users have it: ``PYTHONDONTWRITEBYTECODE`` is
+removed from their environment (with it, every process compiles every module it imports, which
+doubled the cost of an experiment without jobs).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -43,6 +48,7 @@ def measure(python: str, package: str, scenario: str, size: int, timeout: float)
             text=True,
             timeout=timeout,
             cwd=ROOT.parent,
+            env={name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"},
         )
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {timeout:.0f} s"}
