@@ -17,9 +17,10 @@ from typing import Callable, ClassVar
 
 from xpm_core.plugin.job_state import JobState
 from xpm_core.plugin.launcher import Launcher, ProcessRef, ProcessState, ProcessStatus
-from xpm_core.runtime import index_updates, notifier, plugin_events
+from xpm_core.runtime import index_updates, plugin_events
 from xpm_core.runtime.job import Job, TransientMode
 from xpm_core.runtime.job_folder import write_job_folder
+from xpm_core.runtime.notifier import shared as shared_notifier
 from xpm_core.runtime.prepare import prepares_of, run_prepare
 from xpm_core.runtime.tokens import TokenDependency, token_dependencies
 
@@ -87,8 +88,8 @@ class Scheduler:
         self.loop = asyncio.new_event_loop()
         self.jobs: dict[str, Job] = {}
         #: Event hooks (monitors) and index updates: away from the loop.
-        self.hooks = notifier.shared("hooks")
-        self.records = notifier.shared("records")
+        self.hooks = shared_notifier("hooks")
+        self.records = shared_notifier("records")
         self._pollers: dict[tuple, Poller] = {}
         self._slots: dict[tuple, asyncio.Semaphore] = {}
         self._ended: dict[str, asyncio.Event] = {}
