@@ -21,13 +21,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from xpm_core.plugin.job_state import JobState
-from xpm_core.runtime import index_updates, notifier, plugin_events
+from xpm_core.runtime import index_updates, plugin_events
 from xpm_core.runtime.job import Job, JobContext, TransientMode, dependencies_of
 
 if TYPE_CHECKING:
     from xpm_core.config.objects import ConfigMixin
     from xpm_core.config.submission import SubmitRequest
     from xpm_core.plugin.launcher import Launcher
+    from xpm_core.runtime.notifier import Notifiers
     from xpm_core.runtime.scheduler import Scheduler
     from xpm_core.runtime.tokens import CounterToken
     from xpm_core.settings.settings_file import WorkspaceSettings
@@ -138,7 +139,8 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
         self.env: dict[str, str] = {**settings_env, **(env or {})}
         self.jobs: dict[str, Job] = {}
         self.run_id = "dry-run" if self.run_mode is not RunMode.NORMAL else ""
-        self._scheduler: Scheduler | None = None
+        # Notifiers until the first task starts the scheduler (a run without tasks starts none).
+        self._scheduler: Scheduler | Notifiers | None = None
         self._stack = contextlib.ExitStack()
         self._stopped = threading.Event()
         self._objects: Any = None
@@ -220,6 +222,9 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
         return self
 
     def _open_run(self) -> None:
+        from xpm_core.runtime.notifier import Notifiers
+
+        self._scheduler = Notifiers()
         self.experiment_dir.mkdir(parents=True, exist_ok=True)
         (self.workspace / ".__experimaestro__").touch()  # the workspace marker both tools look for
         self._stack.enter_context(self._experiment_lock())
@@ -240,13 +245,12 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
         self._environment_writer.start()
         self._write_status("running")
         self._jobs_file = self._stack.enter_context(open(self.run_dir / "jobs.jsonl", "a"))
-        # Written from the first submitted task on (with the scheduler): a run without tasks
-        # imports neither the serialization nor asyncio.
+        # Written from the first submitted task on: a run without tasks imports no serialization.
         (self.run_dir / "objects.jsonl").touch()
-        notifier.shared("records").post(
+        self._scheduler.records.post(
             index_updates.run_started, self.workspace, self.name, self.run_id, socket.gethostname(), self.started_at
         )
-        notifier.shared("hooks").post(plugin_events.experiment_started, self)
+        self._scheduler.hooks.post(plugin_events.experiment_started, self)
         logger.info("experiment %s: run %s in %s", self.name, self.run_id, self.run_dir)
 
     def _detach_dead_runs(self) -> None:
@@ -259,7 +263,8 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
         for run_id in detach_dead_runs(self.experiment_dir):
             logger.warning("experiment %s: run %s had ended without its driver recording it: detached",
                            self.name, run_id)
-            notifier.shared("records").post(index_updates.run_detached, self.workspace, self.name, run_id, time.time())
+            assert self._scheduler is not None
+            self._scheduler.records.post(index_updates.run_detached, self.workspace, self.name, run_id, time.time())
 
     def _catch_termination(self) -> None:
         """SIGTERM and SIGHUP (a closed terminal) end the driver as Ctrl-C does: run "detached"."""
@@ -326,13 +331,18 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
         self._environment_writer.join()
         self._remove_transient_folders()
         self._write_status(status, ended_at=time.time())
-        records, hooks = notifier.shared("records"), notifier.shared("hooks")
-        records.post(index_updates.run_finished, self.workspace, self.name, self.run_id, status, time.time())
-        hooks.post(plugin_events.experiment_finished, self, status != "done")
+        assert self._scheduler is not None
+        self._scheduler.records.post(
+            index_updates.run_finished, self.workspace, self.name, self.run_id, status, time.time()
+        )
+        self._scheduler.hooks.post(plugin_events.experiment_finished, self, status != "done")
         self._summary()
-        for events, seconds in ((records, RECORDS_FLUSH_SECONDS), (hooks, HOOKS_FLUSH_SECONDS)):
-            if not events.flush(seconds):
-                logger.warning("%s did not take every event within %.0f s", events.name, seconds)
+        for notifier, seconds in (
+            (self._scheduler.records, RECORDS_FLUSH_SECONDS),
+            (self._scheduler.hooks, HOOKS_FLUSH_SECONDS),
+        ):
+            if not notifier.flush(seconds):
+                logger.warning("%s did not take every event within %.0f s", notifier.name, seconds)
 
     def _remove_transient_folders(self) -> None:
         for job in self.jobs.values():
@@ -381,10 +391,12 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
                 run_prepare(config)
             return job
 
-        if self._scheduler is None:  # started by the first task: a run without any starts no loop
+        from xpm_core.runtime.notifier import Notifiers
+
+        if self._scheduler is None or isinstance(self._scheduler, Notifiers):
             from xpm_core.runtime.scheduler import Scheduler
 
-            self._scheduler = Scheduler.instance()
+            self._scheduler = Scheduler.instance()  # started by the run's first task
         # Recorded before scheduling, so the index knows the job when its first state arrives.
         self._scheduler.records.post(
             index_updates.job_submitted, self.workspace, self.name, self.run_id, index_updates.submission(job)
@@ -491,8 +503,7 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
 
     def _detach_queued_jobs(self) -> None:
         """Jobs still in this driver's queue will never start: unscheduled, not waiting forever."""
-        if self._scheduler is None:
-            return  # no task was submitted
+        assert self._scheduler is not None
         self._scheduler.detach([job for job in self.jobs.values() if not job.finished])
 
     def _say_left_running(self) -> None:

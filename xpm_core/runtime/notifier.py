@@ -67,3 +67,19 @@ def shared(name: str) -> Notifier:
         if notifier is None:
             notifier = _shared[name] = Notifier(name)
         return notifier
+
+
+class Notifiers:
+    """A run's stand-in for the scheduler until its first task: the process's notifiers only.
+
+    Recording a run's start and end goes through ``records`` and ``hooks`` as with the
+    scheduler, which holds the same notifiers; a run without tasks thus never starts the
+    scheduler, its asyncio loop or its launchers.
+    """
+
+    def __init__(self) -> None:
+        self.records = shared("records")
+        self.hooks = shared("hooks")
+
+    def detach(self, jobs: list[Any]) -> None:
+        """Nothing was scheduled: nothing to detach."""
