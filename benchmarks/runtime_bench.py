@@ -1,13 +1,21 @@
 """Runtime benchmark: N trivial jobs through the direct launcher, a no-op re-run, a chain, the floor.
 
 Prints, for xpm (and experimaestro 2.7.0 with ``--against-experimaestro``): wall time, time per
-job, peak memory of the driver, and the floor (``python -c "import PACKAGE"`` started N times,
-two at a time) that per-job overhead is compared with.
+job, peak memory of the driver, the time from process start to exit and the CPU time that
+process and its children used (user + system: on a machine loaded by other work, the figure
+that moves least), and the floor (``python -c "import PACKAGE"`` started N times, two at a
+time) that per-job overhead is compared with.
+
+Scenarios run with Python's bytecode cache on, as users have it: ``PYTHONDONTWRITEBYTECODE`` is
+removed from their environment (with it, every process compiles every module it imports, which
+doubled the cost of an experiment without jobs).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import resource
 import subprocess
 import sys
 import time
@@ -23,8 +31,15 @@ from benchmarks.experimaestro_venv import VenvError, ensure_experimaestro_venv  
 SCENARIO = ROOT / "runtime_scenario.py"
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def measure(python: str, package: str, scenario: str, size: int, timeout: float) -> dict:
-    """The scenario's own figures, and ``process``: its wall time from process start to exit."""
+    """The scenario's own figures, ``process``: its wall time from process start to exit, and
+    ``cpu``: the CPU time of that process and of the processes it waited for (jobs, imports)."""
+    cpu = _children_cpu()
     started = time.perf_counter()
     try:
         done = subprocess.run(
@@ -33,6 +48,7 @@ def measure(python: str, package: str, scenario: str, size: int, timeout: float)
             text=True,
             timeout=timeout,
             cwd=ROOT.parent,
+            env={name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"},
         )
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {timeout:.0f} s"}
@@ -41,6 +57,7 @@ def measure(python: str, package: str, scenario: str, size: int, timeout: float)
         return {"error": f"exit {done.returncode}: {last}"}
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     figures["process"] = time.perf_counter() - started
+    figures["cpu"] = _children_cpu() - cpu
     return figures
 
 
@@ -78,18 +95,20 @@ def main(against_experimaestro: bool, sizes: str, chain_size: int, timeout: floa
     scenarios += [(f"chain of {chain_size} jobs", "chain", chain_size)]
     scenarios += [(f"floor: {n} imports, 2 at a time", "floor", n) for n in counts]
     if fixed_costs:
-        scenarios = [("experiment without jobs", "empty", 1), ("10 trivial jobs", "jobs", 10),
-                     ("floor: 10 imports, 2 at a time", "floor", 10)]
+        scenarios = [("experiment without jobs", "empty", 1), ("floor: 1 import", "floor", 1),
+                     ("10 trivial jobs", "jobs", 10), ("floor: 10 imports, 2 at a time", "floor", 10)]
 
-    header = ("scenario", "implementation", "wall", "per job", "driver peak", "process start to exit")
+    header = ("scenario", "implementation", "wall", "per job", "driver peak", "process start to exit", "cpu")
     rows = [header]
+    process_times: dict[tuple[str, str, int], float] = {}
     for label, scenario, size in scenarios:
         for name, python, package in implementations:
             click.echo(f"running {label} on {name}...", err=True)
             figures = best_of(repeat if fixed_costs else 1, python, package, scenario, size, timeout)
             if "error" in figures:
-                rows.append((label, name, "-", "-", figures["error"], "-"))
+                rows.append((label, name, "-", "-", figures["error"], "-", "-"))
                 continue
+            process_times[scenario, name, size] = figures["process"]
             rows.append(
                 (
                     label,
@@ -98,11 +117,17 @@ def main(against_experimaestro: bool, sizes: str, chain_size: int, timeout: floa
                     f"{1000 * figures['wall'] / size:.1f} ms",
                     f"{figures['peak_rss_mib']:.0f} MiB" if scenario != "floor" else "-",
                     f"{figures['process']:.3f} s",
+                    f"{figures['cpu']:.3f} s",
                 )
             )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     for row in rows:
         click.echo("  ".join(value.ljust(width) for value, width in zip(row, widths)).rstrip())
+    if fixed_costs:
+        for name, _, _ in implementations:
+            jobs, floor = process_times.get(("jobs", name, 10)), process_times.get(("floor", name, 10))
+            if jobs and floor:
+                click.echo(f"{name}: 10 trivial jobs take {jobs / floor:.2f} x the floor (process start to exit)")
 
 
 if __name__ == "__main__":

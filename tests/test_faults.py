@@ -94,6 +94,32 @@ def test_a_job_killed_after_its_driver_died_is_failed_for_every_command(tmp_path
     assert xpm("jobs", "list", "--workdir", str(workspace)).stdout.split()[0] == "ERROR"
 
 
+def test_a_rebuilt_index_never_records_a_dead_local_job_as_running(tmp_path):
+    plan, workspace = write_plan(tmp_path, WAIT), tmp_path / "ws"
+    driver = start_driver(plan, workspace, "wait")
+    wait_for(lambda: list(workspace.glob("jobs/tasks.wait/*/started")), "the job to start")
+    driver.kill()
+    driver.wait()
+    kill_job(job_dir(workspace, "wait"), "wait")
+    index_file = workspace / ".xpm" / "index.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{index_file}{suffix}").unlink(missing_ok=True)
+
+    from xpm_core.workspace.index import WorkspaceIndex
+
+    # The rebuild alone, before any reconciliation pass: its default liveness check of this
+    # machine's processes sees that the NAME.pid process is gone.
+    with WorkspaceIndex(workspace) as index:
+        assert index.rebuilt_on_open
+        assert index.execute("SELECT state, failure_reason FROM jobs") == [("error", "failed")]
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{index_file}{suffix}").unlink(missing_ok=True)
+    synced = xpm("experiments", "sync", "--workdir", str(workspace))
+    assert "(1 error)" in synced.stdout, synced
+    listed = xpm("jobs", "list", "--workdir", str(workspace))
+    assert listed.returncode == 0 and listed.stdout.split()[0] == "ERROR", listed
+
+
 def test_after_a_driver_kill_its_run_is_detached_and_its_queued_jobs_unscheduled(tmp_path):
     plan, workspace = write_plan(tmp_path, QUEUE), tmp_path / "ws"
     driver = start_driver(plan, workspace, "queue")

@@ -109,3 +109,32 @@ def test_hook_with_wrong_arguments_is_reported(plugin_site):
 def test_entry_points_can_be_skipped_entirely(kitchen_site):
     pm = make_plugin_manager(load_entrypoints=False)
     assert all(record.builtin for record in pm.records.values())
+
+
+def test_installed_plugins_are_found_again_whenever_a_distribution_changes(kitchen_site, tmp_path):
+    """The entry points are cached between processes; installing, changing or removing a
+    distribution is seen by the next command, and a damaged cache is only read again."""
+    cache = tmp_path / "cache"
+
+    def listed() -> set[str]:
+        result = kitchen_site.run_xpm("plugins", "--json", XDG_CACHE_HOME=str(cache))
+        assert result.returncode == 0, result.stderr
+        return {row["entry_point"] for row in kitchen_site.only_mine(json.loads(result.stdout))}
+
+    assert listed() == {"kitchen = kitchen_sink.plugin"}
+    [cached] = (cache / "xpm").glob("entry-points-*.json")
+    assert "kitchen_sink.plugin" in cached.read_text()
+
+    kitchen_site.install("xpm-other", {"other": "other_plugin.plugin"},
+                         {"other_plugin/__init__.py": "", "other_plugin/plugin.py": ""})
+    assert listed() == {"kitchen = kitchen_sink.plugin", "other = other_plugin.plugin"}
+
+    kitchen_site.install("xpm-other", {"renamed": "other_plugin.plugin"})  # entry_points.txt rewritten
+    assert listed() == {"kitchen = kitchen_sink.plugin", "renamed = other_plugin.plugin"}
+
+    for info in kitchen_site.path.glob("xpm_other-*.dist-info"):
+        for path in info.iterdir():
+            path.unlink()
+        info.rmdir()
+    cached.write_text("{not json")
+    assert listed() == {"kitchen = kitchen_sink.plugin"}

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import json
 import os
+import sys
 import warnings
-from typing import TYPE_CHECKING, Iterable
+from pathlib import Path
+from typing import Any, Iterable
 
 import attrs
 import pluggy
 
 from xpm_core import __version__
 from xpm_core.plugin.hookspecs import PROJECT_NAME, XpmSpecs
-
-if TYPE_CHECKING:
-    from importlib.metadata import EntryPoint
 
 #: Entry-point group third-party distributions declare their plugin module in.
 ENTRY_POINT_GROUP = "xpm"
@@ -84,21 +84,99 @@ def _csv(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").split(",") if part.strip()]
 
 
-def _entry_points() -> list[EntryPoint]:
+@attrs.frozen
+class EntryPoint:
+    """An entry point of group ``xpm`` and its distribution: what the manager uses of
+    ``importlib.metadata``'s, in a form that can be cached."""
+
+    name: str
+    value: str  # "module" or "module:attribute", as declared
+    distribution: str = "?"
+    version: str = "?"
+
+    def load(self) -> Any:
+        """Import the module (and get the attribute) the entry point names."""
+        module_name, _, attribute = self.value.partition("[")[0].partition(":")
+        target: Any = importlib.import_module(module_name.strip())
+        for part in filter(None, attribute.strip().split(".")):
+            target = getattr(target, part)
+        return target
+
+
+def entry_points_cache() -> Path:
+    """Where this interpreter's ``xpm`` entry points are cached: ``$XDG_CACHE_HOME/xpm`` (~/.cache/xpm)."""
+    import hashlib
+
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "xpm"
+    return root / f"entry-points-{hashlib.sha256(sys.executable.encode()).hexdigest()[:16]}.json"
+
+
+def _installed_key() -> list[Any]:
+    """What the installed distributions' entry points depend on: each ``*.dist-info`` (or
+    ``*.egg-info``) folder of ``sys.path`` with the size and time of its ``entry_points.txt``
+    (a zip file on sys.path: its own). Installing, upgrading or removing a distribution changes it."""
+    key: list[Any] = [sys.executable]
+    for entry in sys.path:
+        try:
+            with os.scandir(entry or ".") as found:
+                names = sorted(e.name for e in found if e.name.endswith((".dist-info", ".egg-info")))
+        except NotADirectoryError:
+            try:
+                info = os.stat(entry)
+                key.append([entry, info.st_mtime_ns, info.st_size])
+            except OSError:
+                pass
+            continue
+        except OSError:
+            continue
+        for name in names:
+            try:
+                info = os.stat(os.path.join(entry or ".", name, "entry_points.txt"))
+                key.append([entry, name, info.st_mtime_ns, info.st_size])
+            except OSError:
+                key.append([entry, name])
+    return key
+
+
+def _scanned_entry_points() -> list[EntryPoint]:
+    """The ``xpm`` entry points as ``importlib.metadata`` finds them (reading every distribution)."""
     from importlib.metadata import entry_points
 
-    seen: dict[tuple[str, str], EntryPoint] = {}
+    found = []
     for ep in entry_points(group=ENTRY_POINT_GROUP):
+        dist = ep.dist
+        found.append(EntryPoint(ep.name, ep.value, *((dist.name, dist.version) if dist is not None else ())))
+    return found
+
+
+def _entry_points() -> list[EntryPoint]:
+    # Scanning the distributions costs tens of milliseconds, paid by every driver (its events
+    # go to the plugins): reused from the cache while no distribution of sys.path changed.
+    cache, key = entry_points_cache(), _installed_key()
+    try:
+        cached = json.loads(cache.read_text(encoding="utf-8"))
+        scanned = [EntryPoint(*fields) for fields in cached["entry_points"]] if cached["key"] == key else None
+    except (OSError, ValueError, KeyError, TypeError):
+        scanned = None
+    if scanned is None:
+        scanned = _scanned_entry_points()
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            temporary = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
+            temporary.write_text(json.dumps({"key": key, "entry_points": [attrs.astuple(ep) for ep in scanned]}),
+                                 encoding="utf-8")
+            os.replace(temporary, cache)
+        except OSError:
+            pass  # a cache only: the next process scans again
+    seen: dict[tuple[str, str], EntryPoint] = {}
+    for ep in scanned:
         # A stale *.egg-info beside an editable install makes a distribution appear twice.
-        dist_name = ep.dist.name if ep.dist is not None else ""
-        seen.setdefault((dist_name, ep.name), ep)
+        seen.setdefault((ep.distribution, ep.name), ep)
     return sorted(seen.values(), key=lambda ep: ep.name)
 
 
 def _dist_info(ep: EntryPoint) -> tuple[str, str]:
-    if ep.dist is None:
-        return "?", "?"
-    return ep.dist.name, ep.dist.version
+    return ep.distribution, ep.version
 
 
 def _unknown_hooks(pm: pluggy.PluginManager, plugin: object) -> list[str]:

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from xpm_core.config.objects import ConfigMixin
     from xpm_core.config.submission import SubmitRequest
     from xpm_core.plugin.launcher import Launcher
+    from xpm_core.runtime.notifier import Notifiers
     from xpm_core.runtime.scheduler import Scheduler
     from xpm_core.runtime.tokens import CounterToken
     from xpm_core.settings.settings_file import WorkspaceSettings
@@ -168,7 +169,8 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
         self.services: dict[str, Any] = {}  # id -> Service (xp.add_service)
         self.actions: dict[str, Any] = {}  # id -> Action (xp.add_action, add_action in __submit__)
         self.run_id = "dry-run" if self.run_mode is not RunMode.NORMAL else ""
-        self._scheduler: Scheduler | None = None
+        # Notifiers until the first task starts the scheduler (a run without tasks starts none).
+        self._scheduler: Scheduler | Notifiers | None = None
         self._stack = contextlib.ExitStack()
         self._stopped = threading.Event()
         self._objects: Any = None
@@ -267,9 +269,9 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
         return self
 
     def _open_run(self) -> None:
-        from xpm_core.runtime.scheduler import Scheduler
-        from xpm_core.serialization.experiment_info import ObjectsWriter
+        from xpm_core.runtime.notifier import Notifiers
 
+        self._scheduler = Notifiers()
         self.experiment_dir.mkdir(parents=True, exist_ok=True)
         (self.workspace / ".__experimaestro__").touch()  # the workspace marker both tools look for
         self._stack.enter_context(self._experiment_lock())
@@ -294,8 +296,8 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
         self._environment_writer.start()
         self._write_status("running")
         self._jobs_file = self._stack.enter_context(open(self.run_dir / "jobs.jsonl", "a"))
-        self._objects = self._stack.enter_context(ObjectsWriter(self.run_dir / "objects.jsonl"))
-        self._scheduler = Scheduler.instance()
+        # Written from the first submitted task on: a run without tasks imports no serialization.
+        (self.run_dir / "objects.jsonl").touch()
         self._scheduler.records.post(
             index_updates.run_started, self.workspace, self.name, self.run_id, socket.gethostname(), self.started_at
         )
@@ -307,14 +309,13 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
         they ended; recorded "detached" (on disk now, in the index by the records thread)."""
         if not any(path.name != "current" for path in self.experiment_dir.iterdir() if path.is_dir()):
             return  # no run yet (the common case of a new experiment): nothing to read
-        from xpm_core.runtime.scheduler import Scheduler
         from xpm_core.workspace.reconcile import detach_dead_runs
 
         for run_id in detach_dead_runs(self.experiment_dir):
             logger.warning("experiment %s: run %s had ended without its driver recording it: detached",
                            self.name, run_id)
-            records = Scheduler.instance().records
-            records.post(index_updates.run_detached, self.workspace, self.name, run_id, time.time())
+            assert self._scheduler is not None
+            self._scheduler.records.post(index_updates.run_detached, self.workspace, self.name, run_id, time.time())
 
     def _catch_termination(self) -> None:
         """SIGTERM and SIGHUP (a closed terminal) end the driver as Ctrl-C does: run "detached"."""
@@ -408,10 +409,10 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
                 logger.warning("%s did not take every event within %.0f s", notifier.name, seconds)
 
     def _remove_transient_folders(self) -> None:
-        import shutil
-
         for job in self.jobs.values():
             if job.transient is TransientMode.REMOVE and job.finished:
+                import shutil
+
                 shutil.rmtree(job.path, ignore_errors=True)
                 (self.jobspath / job.task_id / job.identifier).unlink(missing_ok=True)
 
@@ -456,7 +457,12 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
                 run_prepare(config)
             return job
 
-        assert self._scheduler is not None
+        from xpm_core.runtime.notifier import Notifiers
+
+        if self._scheduler is None or isinstance(self._scheduler, Notifiers):
+            from xpm_core.runtime.scheduler import Scheduler
+
+            self._scheduler = Scheduler.instance()  # started by the run's first task
         # Recorded before scheduling, so the index knows the job when its first state arrives.
         self._scheduler.records.post(
             index_updates.job_submitted, self.workspace, self.name, self.run_id, index_updates.submission(job)
@@ -482,6 +488,10 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
         self._jobs_file.write(json.dumps(entry, default=str) + "\n")
         self._jobs_file.flush()
         try:
+            if self._objects is None:
+                from xpm_core.serialization.experiment_info import ObjectsWriter
+
+                self._objects = self._stack.enter_context(ObjectsWriter(self.run_dir / "objects.jsonl"))
             self._objects.write(task)
         except Exception as exc:  # analysis convenience only: never fail the run for it
             logger.warning("could not record %s in objects.jsonl: %s", job, exc)

@@ -1,7 +1,9 @@
 """Delivering work off the scheduler's hot path: a queue drained by one daemon thread.
 
 Event hooks (monitors) and index updates go through notifiers, so a monitor that raises, or
-hangs, never delays a job: the scheduler only appends to a queue.
+hangs, never delays a job: the scheduler only appends to a queue. There is one notifier of each
+kind per process (:func:`shared`), made on first use: an experiment records its run without
+starting the scheduler, which waits for the first submitted task.
 """
 
 from __future__ import annotations
@@ -52,3 +54,32 @@ class Notifier:
                 with self._idle:
                     self._pending -= 1
                     self._idle.notify_all()
+
+
+_shared: dict[str, Notifier] = {}
+_shared_lock = threading.Lock()
+
+
+def shared(name: str) -> Notifier:
+    """The process's notifier called ``name`` ("records": index updates, "hooks": plugin events)."""
+    with _shared_lock:
+        notifier = _shared.get(name)
+        if notifier is None:
+            notifier = _shared[name] = Notifier(name)
+        return notifier
+
+
+class Notifiers:
+    """A run's stand-in for the scheduler until its first task: the process's notifiers only.
+
+    Recording a run's start and end goes through ``records`` and ``hooks`` as with the
+    scheduler, which holds the same notifiers; a run without tasks thus never starts the
+    scheduler, its asyncio loop or its launchers.
+    """
+
+    def __init__(self) -> None:
+        self.records = shared("records")
+        self.hooks = shared("hooks")
+
+    def detach(self, jobs: list[Any]) -> None:
+        """Nothing was scheduled: nothing to detach."""

@@ -20,7 +20,7 @@ from xpm_core.plugin.launcher import Launcher, ProcessRef, ProcessState, Process
 from xpm_core.runtime import index_updates, job_markers, plugin_events
 from xpm_core.runtime.job import Job, TransientMode
 from xpm_core.runtime.job_folder import write_job_folder
-from xpm_core.runtime.notifier import Notifier
+from xpm_core.runtime.notifier import shared as shared_notifier
 from xpm_core.runtime.prepare import prepares_of, run_prepare
 from xpm_core.runtime.tokens import TokenDependency, token_dependencies
 
@@ -126,8 +126,8 @@ class Scheduler:
         self.loop = asyncio.new_event_loop()
         self.jobs: dict[str, Job] = {}
         #: Event hooks (monitors) and index updates: away from the loop.
-        self.hooks = Notifier("hooks")
-        self.records = Notifier("records")
+        self.hooks = shared_notifier("hooks")
+        self.records = shared_notifier("records")
         self._pollers: dict[tuple, Poller] = {}
         self._slots: dict[tuple, asyncio.Semaphore] = {}
         self._ended: dict[str, asyncio.Event] = {}

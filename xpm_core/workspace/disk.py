@@ -188,11 +188,18 @@ def read_job(
     }
 
     marker = read_final_marker(job_dir, task_id)
+    process = None if marker is not None else _process(job_dir / f"{task_name(task_id)}.pid", process_alive)
+    if process == "gone":
+        marker = read_final_marker(job_dir, task_id)  # written just before the process exited?
     if marker is not None:
         state, reason = marker.state, marker.failure_reason
         exit_code = marker.exit_code if marker.exit_code is not None else exit_code
-    elif _process_may_run(job_dir / f"{task_name(task_id)}.pid", process_alive):
+    elif process == "may run":
         state, reason = JobState.RUNNING, None
+    elif process == "gone":
+        # Ended without a completion marker (killed from outside, out of memory): it failed,
+        # whatever status.json last said (reconcile.conclude_if_gone writes NAME.failed).
+        state, reason = JobState.ERROR, "failed"
     else:
         state, reason = _status_state(status)
     return JobOnDisk(
@@ -207,13 +214,14 @@ def read_job(
     )
 
 
-def _process_may_run(pid_file: Path, process_alive: Optional[ProcessProbe]) -> bool:
+def _process(pid_file: Path, process_alive: Optional[ProcessProbe]) -> Optional[str]:
+    """The ``NAME.pid`` process: None (no pid file), "may run", or "gone" (the probe says so)."""
     if not pid_file.exists():
-        return False
+        return None
     if process_alive is None:
-        return True
+        return "may run"
     spec = _read_json(pid_file)
-    return process_alive(spec if isinstance(spec, dict) else {}) is not False
+    return "gone" if process_alive(spec if isinstance(spec, dict) else {}) is False else "may run"
 
 
 @attrs.frozen(kw_only=True)

@@ -32,6 +32,8 @@ logger = logging.getLogger(__name__)
 
 #: Says whether the process of a ``NAME.pid`` content is alive: True, False, None (cannot tell).
 Probe = Callable[[Mapping[str, Any]], Optional[bool]]
+#: Launchers whose ``NAME.pid`` names a process (``direct``; experimaestro writes ``local``).
+LOCAL_PROCESS_TYPES = ("direct", "local")
 #: Job states of a job a driver holds in its queue, never started.
 NOT_STARTED = (JobState.UNSCHEDULED, JobState.WAITING, JobState.READY)
 
@@ -45,6 +47,8 @@ def local_process_alive(spec: Mapping[str, Any]) -> Optional[bool]:
     Only a process started through the local connector on this host can be checked from here;
     for any other (a Slurm job, a process on an SSH host) the answer is None: the launcher knows.
     """
+    if spec.get("type", "direct") not in LOCAL_PROCESS_TYPES:
+        return None  # "pid" is a batch job's id (Slurm, OAR), not a process of this machine
     connector = spec.get("connector") or {"name": "local"}
     if not isinstance(connector, Mapping) or connector.get("name") != "local":
         return None

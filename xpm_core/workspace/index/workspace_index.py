@@ -43,7 +43,8 @@ class WorkspaceIndex:
     """The index of one workspace; thread-safe, and safe to share between processes.
 
     Opening it creates or rebuilds ``WS/.xpm/index.db`` when needed. ``process_alive`` is the
-    launcher layer's liveness check of ``NAME.pid`` processes, used when reading from disk.
+    launcher layer's liveness check of ``NAME.pid`` processes, used when reading from disk; by
+    default, processes of this machine are checked (a job killed here never reads as running).
     """
 
     def __init__(
@@ -55,6 +56,10 @@ class WorkspaceIndex:
     ) -> None:
         self.workspace = Path(workspace).expanduser().absolute()
         self.path = index_path(self.workspace)
+        if process_alive is None:
+            from xpm_core.workspace.reconcile import local_process_alive
+
+            process_alive = local_process_alive
         self._process_alive = process_alive
         fill = functools.partial(fill_from_disk, workspace=self.workspace, process_alive=process_alive)
         self._db = IndexConnection(self.path, busy_timeout=busy_timeout, fill=fill)
