@@ -46,7 +46,8 @@ def run_experiment(workspace: Path, jobs: int, launcher: Any) -> float:
     return time.perf_counter() - started
 
 
-#: Remote commands run while polling: the status of all jobs, then the markers of those that ended.
+#: Remote commands run while polling: the status of all jobs (with the markers of those that
+#: ended, when the launcher's poll reads them), then the markers the poll did not read.
 POLL_COMMANDS = {"status": 0, "markers": 0}
 #: Which of the two a remote command belongs to (worker threads inherit it from the poll).
 PHASE: contextvars.ContextVar[str | None] = contextvars.ContextVar("phase", default=None)
@@ -75,14 +76,18 @@ def counting_launcher(connector: Any) -> Any:
 
     class Counting(base):  # type: ignore[misc, valid-type]
         polls = 0
+        polls_seeing_ended_jobs = 0
 
-        async def poll(self, refs: Any) -> Any:
+        async def poll(self, refs: Any, files: Any = None) -> Any:
             type(self).polls += 1
             token = PHASE.set("status")
             try:
-                return await super().poll(refs)
+                states = await super().poll(refs, files=files)
             finally:
                 PHASE.reset(token)
+            if any(state.status.value == "finished" for state in states.values()):
+                type(self).polls_seeing_ended_jobs += 1
+            return states
 
     read_ended = Poller._read_ended_files
 
@@ -112,8 +117,9 @@ def run_mode(args: argparse.Namespace) -> dict[str, Any]:
         session = connector.session
         polls = type(remote).polls
         # Per job: spawn, and two reads of its markers before it starts (once at submission,
-        # once under its lock); per poll: processes_info for all the jobs, plus one read of the
-        # markers of all those seen ended in that poll; files go through SFTP, not commands.
+        # once under its lock); per poll: one command for the state of all the jobs and the
+        # markers of those seen ended (a second one only for a launcher whose poll cannot read
+        # them); files go through SFTP, not commands.
         poll_commands = POLL_COMMANDS["status"] + POLL_COMMANDS["markers"]
         return {
             "ssh_seconds": round(seconds, 2),
@@ -121,6 +127,7 @@ def run_mode(args: argparse.Namespace) -> dict[str, Any]:
             "ssh_channels_opened": session.channels_opened,
             "ssh_remote_commands": session.commands_run,
             "ssh_polls": polls,
+            "ssh_polls_seeing_ended_jobs": type(remote).polls_seeing_ended_jobs,
             "ssh_status_commands": POLL_COMMANDS["status"],
             "ssh_marker_reads_while_polling": POLL_COMMANDS["markers"],
             "ssh_remote_commands_per_poll": round(poll_commands / max(polls, 1), 2),

@@ -50,6 +50,9 @@ class ProcessInfo:
     running: bool
     #: Exit code, known only for processes this connector object started and reaped itself.
     exit_code: int | None = None
+    #: For an ended process, the text of the files :meth:`Connector.processes_and_files` was asked
+    #: to read for it (by path; ``None`` for a missing file); ``None`` when they were not read.
+    files: Mapping[str, str | None] | None = None
 
 
 @attrs.frozen
@@ -214,6 +217,19 @@ class Connector(abc.ABC):
         a remote connector overrides it to answer with one round trip to the host.
         """
         return {pid: self.process_info(pid, start) for pid, start in processes}
+
+    def processes_and_files(
+        self, processes: Sequence[tuple[int, str | None]], files: Mapping[int, Sequence[PathLike]]
+    ) -> dict[int, ProcessInfo]:
+        """:meth:`processes_info`, and for each process seen ended the text of ``files[pid]``
+        (:attr:`ProcessInfo.files`), read after its end was seen.
+
+        The direct launcher polls with it the jobs whose markers the scheduler wants. The
+        default reads no file (``files`` of the answers stay ``None``, and the scheduler reads
+        them with :meth:`read_files`); a remote connector overrides it to answer both in one
+        round trip to the host.
+        """
+        return self.processes_info(processes)
 
     def interpreter(self) -> str:
         """The Python interpreter that runs job scripts on this host (default: the driver's own).

@@ -2,8 +2,10 @@
 
 A launcher submits jobs asynchronously and reports their state in batches: the scheduler
 calls ``poll`` once per interval with every job of that launcher, so a batch system answers
-with one query (``sacct``, ``oarstat``) however many jobs there are. What ``submit`` returns,
-a :class:`ProcessRef`, is saved in ``NAME.pid`` so that a later driver re-attaches to the job.
+with one query (``sacct``, ``oarstat``) however many jobs there are. A ``poll`` that declares
+the keyword ``files`` also reads, in that same query, the marker files of the jobs it sees
+ended (:attr:`ProcessState.files`). What ``submit`` returns, a :class:`ProcessRef`, is saved in
+``NAME.pid`` so that a later driver re-attaches to the job.
 """
 
 from __future__ import annotations
@@ -65,6 +67,10 @@ class ProcessState:
     #: Why the batch system ended or refused the job (``"timeout"``, ``"cancelled"``,
     #: ``"rejected: PartitionTimeLimit"``); markers written by the job take precedence.
     failure: str | None = None
+    #: For a finished job, the text of the files ``poll(refs, files=...)`` was asked to read for
+    #: it (by path; ``None`` for a missing file), read in the same query as its state. ``None``
+    #: when they were not read: the scheduler then reads them with ``Connector.read_files``.
+    files: Mapping[str, str | None] | None = None
 
 
 # Process types written by experimaestro 2.7.0 in NAME.pid, read as xpm launcher names.
@@ -199,7 +205,15 @@ class Launcher(abc.ABC):
 
     @abc.abstractmethod
     async def poll(self, refs: Sequence[ProcessRef]) -> dict[str, ProcessState]:
-        """The state of each job, by ``ref.id``, from one query for all of them."""
+        """The state of each job, by ``ref.id``, from one query for all of them.
+
+        A launcher able to read files in that query (the direct launcher over SSH) declares an
+        optional keyword ``files: Mapping[str, Sequence[str]] | None = None``: by ``ref.id``,
+        the files to read for a job if it is seen finished, returned in
+        :attr:`ProcessState.files`. The scheduler passes it only to a ``poll`` that declares
+        it (see :func:`poll_reads_files`), so launchers without it keep working: the files
+        are then read with one more ``Connector.read_files`` call for all the ended jobs.
+        """
 
     @abc.abstractmethod
     async def cancel(self, ref: ProcessRef) -> None:
@@ -219,6 +233,20 @@ class Launcher(abc.ABC):
         options = dict(ref.connector)
         connector = registry.connectors()[options.pop("name", "local")].create(**options)
         return cls(connector=connector)
+
+
+def poll_reads_files(launcher: Launcher) -> bool:
+    """Whether ``launcher.poll`` declares the keyword ``files`` (it reads ended jobs' files itself)."""
+    import inspect  # noqa: PLC0415 - only when a scheduler starts polling: import xpm_core stays light
+
+    try:
+        parameters = inspect.signature(launcher.poll).parameters.values()
+    except (TypeError, ValueError):  # a callable without a signature: assume the basic poll
+        return False
+    return any(
+        (p.name == "files" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)) or p.kind is p.VAR_KEYWORD
+        for p in parameters
+    )
 
 
 def default_max_running() -> int:

@@ -2,8 +2,10 @@
 
 For a job of the driver's machine they are read from the disk directly, as fast as a file check
 can be. For a job on another host (its launcher's connector is not the local one: SSH) they are
-read through the connector with ``Connector.read_files``: a job's three files in one round trip,
-and the scheduler's poller reads those of all the jobs that ended in a polling interval at once.
+read through the connector with ``Connector.read_files``: a job's three files in one round trip.
+The scheduler's poller gets those of the jobs that end with the poll that sees them end (the
+direct launcher over SSH: one remote command per interval), or else reads those of all the jobs
+that ended in a polling interval at once.
 """
 
 from __future__ import annotations

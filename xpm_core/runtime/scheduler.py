@@ -13,10 +13,10 @@ import json
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING, Callable, ClassVar, Sequence, Tuple
+from typing import TYPE_CHECKING, Awaitable, Callable, ClassVar, Sequence, Tuple
 
 from xpm_core.plugin.job_state import JobState
-from xpm_core.plugin.launcher import Launcher, ProcessRef, ProcessState, ProcessStatus
+from xpm_core.plugin.launcher import Launcher, ProcessRef, ProcessState, ProcessStatus, poll_reads_files
 from xpm_core.runtime import index_updates, job_markers, plugin_events
 from xpm_core.runtime.job import Job, TransientMode
 from xpm_core.runtime.job_folder import write_job_folder
@@ -48,14 +48,18 @@ class Poller:
         self.launcher = launcher
         self._watched: dict[str, tuple[ProcessRef, asyncio.Future[Ended], Callable, tuple[str, ...]]] = {}
         self._task: asyncio.Task[None] | None = None
+        #: Whether the launcher's poll reads the files of the jobs it sees ended in its own query.
+        self._poll_reads_files = poll_reads_files(launcher)
 
     async def follow(
         self, ref: ProcessRef, on_state: Callable[[ProcessState], None], files: Sequence[str] = ()
     ) -> Ended:
         """Wait until the job of ``ref`` has finished; ``on_state`` sees every other answer.
 
-        ``files`` (a remote job's markers) are read through the launcher's connector when the
-        job is seen finished, together with those of the other jobs that ended in that interval.
+        ``files`` (a remote job's markers) are read when the job is seen finished: by the
+        launcher's poll itself when it can (the direct launcher over SSH: one remote command
+        for the states and the files), else through the launcher's connector together with
+        those of the other jobs that ended in that interval.
         """
         future: asyncio.Future[Ended] = asyncio.get_running_loop().create_future()
         self._watched[ref.id] = (ref, future, on_state, tuple(files))
@@ -65,19 +69,19 @@ class Poller:
 
     async def _run(self) -> None:
         while self._watched:
-            refs = [ref for ref, _, _, _ in self._watched.values()]
             try:
-                states = await self.launcher.poll(refs)
+                states = await self._poll()
             except Exception as exc:  # a batch system hiccup: the jobs are unknown, not failed
                 logger.warning("polling %r failed (%s); trying again", self.launcher, exc)
                 states = {}
-            files = await self._read_ended_files(states)
+            unread = await self._read_ended_files(states)
             for ref_id, state in states.items():
                 entry = self._watched.get(ref_id)
                 if entry is None:
                     continue
-                _, future, on_state, _ = entry
+                _, future, on_state, wanted = entry
                 if state.status is ProcessStatus.FINISHED:
+                    files = self._files_of(state, wanted, unread)
                     if files is None:
                         continue  # its markers could not be read: ask again at the next interval
                     del self._watched[ref_id]
@@ -88,14 +92,25 @@ class Poller:
             if self._watched:
                 await asyncio.sleep(Scheduler.polling_interval or self.launcher.poll_interval)
 
+    async def _poll(self) -> dict[str, ProcessState]:
+        """The launcher's answer for every watched job, asking it for their files if it can."""
+        refs = [ref for ref, _, _, _ in self._watched.values()]
+        files = {ref.id: wanted for ref, _, _, wanted in self._watched.values() if wanted}
+        if files and self._poll_reads_files:
+            poll: Callable[..., Awaitable[dict[str, ProcessState]]] = self.launcher.poll
+            return await poll(refs, files=files)
+        return await self.launcher.poll(refs)
+
     async def _read_ended_files(self, states: dict[str, ProcessState]) -> dict[str, str | None] | None:
-        """The files to read of the jobs ``states`` says ended, with one connector call for all
-        (``None`` when the host could not be read: those jobs are unknown, not failed)."""
+        """The files of the jobs ``states`` says ended that the poll did not read, with one
+        connector call for all (``None`` when the host could not be read: those jobs are
+        unknown, not failed)."""
         wanted = [
             path
             for ref_id, state in states.items()
             if state.status is ProcessStatus.FINISHED and ref_id in self._watched
             for path in self._watched[ref_id][3]
+            if state.files is None or path not in state.files
         ]
         if not wanted:
             return {}
@@ -104,6 +119,17 @@ class Poller:
         except Exception as exc:
             logger.warning("reading the markers of ended jobs through %r failed (%s); trying again", self.launcher, exc)
             return None
+
+    @staticmethod
+    def _files_of(
+        state: ProcessState, wanted: Sequence[str], unread: dict[str, str | None] | None
+    ) -> dict[str, str | None] | None:
+        """The ``wanted`` files of a finished job, from its poll's answer or the connector's read
+        (``None`` when some could not be read)."""
+        read = state.files or {}
+        if unread is None and any(path not in read for path in wanted):
+            return None
+        return {path: read[path] if path in read else (unread or {}).get(path) for path in wanted}
 
 
 class Scheduler:

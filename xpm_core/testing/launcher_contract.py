@@ -6,13 +6,20 @@ import asyncio
 import json
 import sys
 from pathlib import PurePosixPath
-from typing import ClassVar, Mapping
+from typing import Awaitable, Callable, ClassVar, Mapping
 
 import attrs
 import pytest
 
 from xpm_core.plugin.connector import Connector
-from xpm_core.plugin.launcher import JobLaunch, Launcher, ProcessRef, ProcessState, ProcessStatus
+from xpm_core.plugin.launcher import (
+    JobLaunch,
+    Launcher,
+    ProcessRef,
+    ProcessState,
+    ProcessStatus,
+    poll_reads_files,
+)
 from xpm_core.testing.contract_base import Contract
 
 
@@ -29,6 +36,9 @@ class LauncherContract(Contract):
     python: ClassVar[str] = sys.executable
     #: Seconds a job may take to be scheduled, run and reported (batch systems are slow).
     patience: ClassVar[float] = 60.0
+    #: Whether ``poll(refs, files=...)`` must answer the files of ended jobs itself (the direct
+    #: launcher over SSH); otherwise it may leave them to the scheduler (``files`` ``None``).
+    reads_files_when_polled: ClassVar[bool] = False
 
     def make_connector(self) -> Connector:
         return self.registry.connectors()["local"].create()
@@ -126,6 +136,38 @@ class LauncherContract(Contract):
 
         states = self.run(scenario())
         assert {state.status for state in states.values()} == {ProcessStatus.FINISHED}
+
+    def test_poll_reads_the_files_of_ended_jobs_only(self, launcher: Launcher, make_job) -> None:
+        """A ``poll`` declaring ``files`` returns, for a job seen ended, the text of the files it
+        was asked for (``None``: missing), read after the end; nothing for a job still running."""
+        if not poll_reads_files(launcher):
+            assert not self.reads_files_when_polled, "poll must declare the keyword 'files'"
+            pytest.skip("this launcher's poll reads no file: the scheduler reads ended jobs' markers")
+        short = make_job("ended", "print('ran')")
+        long = make_job("running", "import time; print('started', flush=True); time.sleep(300)")
+        done, failed = str(short.directory / "ended.done"), str(short.directory / "ended.failed")
+        launcher.connector.write_text(done, "written")
+        launcher.connector.write_text(long.directory / "running.done", "never read: the job runs")
+
+        async def scenario() -> tuple[ProcessState, ProcessState]:
+            ended, running = await launcher.submit_many([short, long])
+            try:
+                await launcher.wait(ended)
+                while "started" not in _read(launcher, long.stdout):
+                    await asyncio.sleep(0.1)
+                poll: Callable[..., Awaitable[dict[str, ProcessState]]] = launcher.poll
+                states = await poll(
+                    [ended, running], files={ended.id: [done, failed], running.id: [str(long.directory / "running.done")]}
+                )
+            finally:
+                await launcher.cancel(running)
+            return states[ended.id], states[running.id]
+
+        ended, running = self.run(scenario())
+        assert ended.status is ProcessStatus.FINISHED
+        if self.reads_files_when_polled or ended.files is not None:
+            assert ended.files == {done: "written", failed: None}
+        assert running.status in (ProcessStatus.QUEUED, ProcessStatus.RUNNING) and running.files is None
 
     def test_process_roundtrip(self, launcher: Launcher, make_job) -> None:
         """A handle saved to NAME.pid and read back (a new driver) follows and stops the same job."""

@@ -34,3 +34,4 @@ class TestDirectOverSsh(_OnTheServer, LauncherContract):
     """The direct launcher runs jobs on the SSH host (loopback: the test's interpreter exists there)."""
 
     launcher_name = "direct"
+    reads_files_when_polled = True  # the state of all jobs and the markers of ended ones: one command

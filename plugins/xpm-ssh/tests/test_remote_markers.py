@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -120,35 +121,116 @@ def test_a_driver_that_cannot_see_the_job_folders_follows_jobs_to_their_end(ssh_
     assert all((Path(job["path"]) / "square.out").read_text() == "kept\n" for job in jobs[:3])
 
 
-
-def test_markers_of_jobs_that_ended_together_come_with_one_remote_command(ssh_server, tmp_path) -> None:
-    """One status command per interval for all the jobs of a host, and one read of the markers
-    of all those that ended in it, never one per job."""
+def _ended_jobs(connector, launcher, tmp_path, count: int):
+    """``count`` jobs of the SSH host, all ended, each with a ``.done`` marker; their refs and markers."""
     import asyncio
 
-    from xpm_core.plugin import JobLaunch, get_registry
-    from xpm_core.runtime.scheduler import Poller
-    from xpm_ssh import SshConnector
+    from xpm_core.plugin import JobLaunch
 
-    connector = SshConnector(**ssh_server.connector_options(), python=sys.executable)
-    launcher = get_registry().launchers()["direct"].create(connector=connector)
     refs, markers = [], []
-    for n in range(5):
+    for n in range(count):
         folder = tmp_path / f"job{n}"
         connector.mkdir(folder)
-        connector.write_text(folder / "t.done", "")
+        connector.write_text(folder / "t.done", f"done {n}")
         launch = JobLaunch(job_id=str(n), task_id="t", directory=folder, name="t", command=["true"])
         refs.append(asyncio.run(launcher.submit(launch)))
         markers.append([str(folder / "t.done"), str(folder / "t.failed")])
     for ref in refs:  # all of them have ended before the poller first looks
         asyncio.run(launcher.wait(ref))
+    return refs, markers
+
+
+def _follow_all(launcher, refs, markers) -> list:
+    """What the scheduler's poller returns for each job, followed together until they end."""
+    import asyncio
+
+    from xpm_core.runtime.scheduler import Poller
 
     async def follow_all():
         poller = Poller(launcher)
         return await asyncio.gather(*(poller.follow(r, lambda s: None, m) for r, m in zip(refs, markers)))
 
+    return asyncio.run(follow_all())
+
+
+def test_jobs_that_ended_together_cost_one_remote_command_with_their_markers(ssh_server, tmp_path) -> None:
+    """One remote command per polling interval for all the jobs of a host, even when some of
+    them ended in it: their markers come in the same command, never one more, never one per job."""
+    from xpm_core.plugin import get_registry
+    from xpm_ssh import SshConnector
+
+    connector = SshConnector(**ssh_server.connector_options(), python=sys.executable)
+    launcher = get_registry().launchers()["direct"].create(connector=connector)
+    refs, markers = _ended_jobs(connector, launcher, tmp_path, 5)
+
     before = connector.session.commands_run
-    ended = asyncio.run(follow_all())
+    ended = _follow_all(launcher, refs, markers)
+    assert connector.session.commands_run - before == 1  # the status and the markers of all
+    for n, ((state, files), (done, failed)) in enumerate(zip(ended, markers)):
+        assert state.status.value == "finished" and files == {done: f"done {n}", failed: None}
+
+
+def test_a_launcher_whose_poll_reads_no_files_gets_them_read_for_all_ended_jobs_at_once(ssh_server, tmp_path) -> None:
+    """A launcher written before polls could read files (its ``poll`` has no ``files``) still
+    works: the markers of all the jobs that ended in an interval come with one more command."""
+    from xpm_core.plugin import get_registry
+    from xpm_ssh import SshConnector
+
+    direct = get_registry().launchers()["direct"].load()
+
+    class PlainPoll(direct):  # type: ignore[misc, valid-type]
+        async def poll(self, refs):
+            return await super().poll(refs)
+
+    connector = SshConnector(**ssh_server.connector_options(), python=sys.executable)
+    launcher = PlainPoll(connector=connector)
+    refs, markers = _ended_jobs(connector, launcher, tmp_path, 5)
+
+    before = connector.session.commands_run
+    ended = _follow_all(launcher, refs, markers)
     assert connector.session.commands_run - before == 2  # the status of all, the markers of all
-    for (state, files), (done, failed) in zip(ended, markers):
-        assert state.status.value == "finished" and files[done] == "" and files[failed] is None
+    for n, ((state, files), (done, failed)) in enumerate(zip(ended, markers)):
+        assert state.status.value == "finished" and files == {done: f"done {n}", failed: None}
+
+
+def test_thousands_of_jobs_and_their_markers_are_read_with_one_remote_command(ssh_server, tmp_path) -> None:
+    """Running, ended and unknown processes with long marker paths: more arguments than one
+    ``sh`` may get (ARG_MAX), still one remote command, and each file read only for ended jobs."""
+    from xpm_ssh import SshConnector
+
+    connector = SshConnector(**ssh_server.connector_options(), python=sys.executable)
+    deep = tmp_path / ("d" * 200)
+    connector.mkdir(deep)
+    connector.write_text(deep / "running.done", "must not be read: the job runs")
+    connector.write_text(deep / "ended.done", "ended")
+    common = {"cwd": str(tmp_path), "env": {}, "stdout": str(tmp_path / "out"), "stderr": str(tmp_path / "err")}
+    running = connector.spawn(["sleep", "300"], **common)
+    ended = connector.spawn(["true"], **common)
+    try:
+        deadline = time.monotonic() + 60
+        while connector.process_info(*ended).running:
+            assert time.monotonic() < deadline, "true did not end within a minute"
+        # Pids no process has (above the pids of the kernel's default pid_max) with a start stamp
+        # no process has: ended, as a job whose host rebooted.
+        gone = [(4_200_000 + n, "0") for n in range(2000)]
+        files = {pid: [str(deep / f"gone{pid}" / f"t.{suffix}") for suffix in ("done", "failed", "pid")] for pid, _ in gone}
+        files[running[0]] = [str(deep / "running.done")]
+        files[ended[0]] = [str(deep / "ended.done"), str(deep / "ended.failed")]
+        connector.mkdir(deep / "gone4200007")
+        connector.write_text(deep / "gone4200007" / "t.failed", '{"reason": "failed"}')  # one of them failed
+        assert sum(len(a) + 1 for paths in files.values() for a in paths) > 400_000  # several sh at least
+
+        before = connector.session.commands_run
+        infos = connector.processes_and_files([running, ended, *gone], files)
+        assert connector.session.commands_run - before == 1
+    finally:
+        connector.kill(running[0], force=True)
+    assert infos[running[0]].running and infos[running[0]].files is None
+    assert not infos[ended[0]].running
+    assert infos[ended[0]].files == {str(deep / "ended.done"): "ended", str(deep / "ended.failed"): None}
+    assert len(infos) == 2002 and not any(infos[pid].running for pid, _ in gone)
+    failed = str(deep / "gone4200007" / "t.failed")
+    assert {path: text for pid, _ in gone for path, text in (infos[pid].files or {}).items() if text} == {
+        failed: '{"reason": "failed"}'
+    }
+    assert all(set(infos[pid].files or {}) == set(files[pid]) for pid, _ in gone)

@@ -18,7 +18,7 @@ import posixpath
 import stat
 import time
 import uuid
-from typing import Any, BinaryIO, ContextManager, Iterator, Mapping, Sequence
+from typing import Any, BinaryIO, Callable, ContextManager, Iterator, Mapping, Sequence
 
 from xpm_core.plugin import CommandResult, Connector, PathLike, ProcessInfo, TreeEntry
 from xpm_ssh import remote_shell
@@ -147,21 +147,13 @@ class SshConnector(Connector):
         names = [str(path) for path in paths]
         if not names:
             return {}
-        # Several ``sh`` in one command line: each gets a bounded argument list (ARG_MAX), and
-        # the whole still costs one round trip.
-        line = "; ".join(
-            remote_shell.read_files_line(names[start:start + READ_FILES_BATCH])
-            for start in range(0, len(names), READ_FILES_BATCH)
-        )
+        line = _one_command([[name] for name in names], remote_shell.read_files_line)
         result = self.execute(line, timeout=60)
         result.check(f"reading files on SSH host {self.session.label}")
         rows = result.stdout.splitlines()
         if len(rows) != len(names):
             raise SshError(f"SSH host {self.session.label}: reading {len(names)} files gave {len(rows)} answers")
-        return {
-            name: base64.b64decode(row[2:]).decode(errors="replace") if row.startswith("F") else None
-            for name, row in zip(names, rows)
-        }
+        return {name: _file_content(row) for name, row in zip(names, rows)}
 
     def write_text(self, path: PathLike, text: str, *, executable: bool = False) -> None:
         target = str(path)
@@ -335,19 +327,33 @@ class SshConnector(Connector):
 
     def processes_info(self, processes: Sequence[tuple[int, str | None]]) -> dict[int, ProcessInfo]:
         """The state of many processes from one remote command (one per poll, whatever their number)."""
+        return self.processes_and_files(processes, {})
+
+    def processes_and_files(
+        self, processes: Sequence[tuple[int, str | None]], files: Mapping[int, Sequence[PathLike]]
+    ) -> dict[int, ProcessInfo]:
+        """The state of many processes and the files of those that ended, from one remote command."""
         if not processes:
             return {}
-        result = self.execute(remote_shell.processes_line(processes), timeout=60)
+        wanted = {pid: [str(path) for path in files.get(pid, ())] for pid, _ in processes}
+        line = _one_command(
+            [remote_shell.process_arguments(pid, start, wanted[pid]) for pid, start in processes],
+            remote_shell.processes_line,
+        )
+        result = self.execute(line, timeout=60)
         result.check(f"reading processes on SSH host {self.session.label}")
+        rows = iter(result.stdout.splitlines())
         infos: dict[int, ProcessInfo] = {}
-        for row in result.stdout.splitlines():
-            fields = row.split()
-            if len(fields) == 2 and fields[1] == "R":
-                infos[int(fields[0])] = ProcessInfo(running=True)
-            elif len(fields) == 3 and fields[1] == "F":
-                infos[int(fields[0])] = ProcessInfo(
-                    running=False, exit_code=None if fields[2] == "-" else int(fields[2])
-                )
+        for pid, _ in processes:
+            fields = next(rows, "").split()
+            if fields == [str(pid), "R"]:
+                infos[pid] = ProcessInfo(running=True)
+            elif len(fields) == 3 and fields[:2] == [str(pid), "F"]:
+                contents = {path: _file_content(next(rows, "M")) for path in wanted[pid]}
+                exit_code = None if fields[2] == "-" else int(fields[2])
+                infos[pid] = ProcessInfo(running=False, exit_code=exit_code, files=contents if files else None)
+            else:
+                raise SshError(f"SSH host {self.session.label}: unexpected answer about process {pid}: {fields!r}")
         return infos
 
     def kill(self, pid: int, *, force: bool = False) -> None:
@@ -429,8 +435,35 @@ def _ssh_exception() -> type[Exception]:
     return paramiko.SSHException
 
 
-#: Paths given to one remote ``sh`` by :meth:`SshConnector.read_files` (well under ARG_MAX).
-READ_FILES_BATCH = 1000
+#: Characters of arguments given to one remote ``sh`` (under Linux's smallest ARG_MAX, 128 KiB,
+#: with room for the environment): a longer list is split across several ``sh`` of one command.
+ARGUMENTS_PER_SH = 100_000
+
+
+def _one_command(groups: Sequence[Sequence[str]], line: Callable[[list[str]], str]) -> str:
+    """One command line running ``line(arguments)`` on the groups of arguments, in order.
+
+    Several ``sh`` in one command line: each gets a bounded argument list, a group (the
+    arguments about one process) never split, and the whole still costs one round trip.
+    """
+    lines: list[str] = []
+    batch: list[str] = []
+    size = 0
+    for group in groups:
+        length = sum(len(argument) + 1 for argument in group)
+        if batch and size + length > ARGUMENTS_PER_SH:
+            lines.append(line(batch))
+            batch, size = [], 0
+        batch.extend(group)
+        size += length
+    if batch:
+        lines.append(line(batch))
+    return "; ".join(lines)
+
+
+def _file_content(row: str) -> str | None:
+    """A file's text from a ``readf`` answer (``F BASE64``), or None (``M``: missing)."""
+    return base64.b64decode(row[2:]).decode(errors="replace") if row.startswith("F") else None
 
 #: The options ``connectors: ssh: NAME:`` of settings.yaml may give.
 NAMED_OPTIONS = frozenset({"host", "user", "port", "ssh_config", "known_hosts", "identity", "options", "python"})

@@ -8,6 +8,7 @@ quoted word.
 
 from __future__ import annotations
 
+import posixpath
 import shlex
 from typing import Mapping, Sequence
 
@@ -60,32 +61,49 @@ echo "$p $(stamp $p)"
 """.replace("__EXIT_DIR__", EXIT_DIR).replace("__WRAPPER__", _WRAPPER.replace("'", "'\\''"))
 )
 
-# Arguments: PID:START ... (START may be empty). Prints "PID R" (running) or "PID F CODE"
-# (finished; CODE is "-" when unknown) for each, in one round trip for all the jobs of a host.
+# readf PATH: prints "F BASE64" (its content) or "M" (missing or unreadable).
+_READ_ONE = r"""
+readf() {
+    if [ -f "$1" ] && b=$(base64 -w0 2>/dev/null <"$1"); then echo "F $b"; else echo M; fi
+}
+"""
+
+# Arguments, for each job: PID:START N DIR BASE_1 ... BASE_N (START may be empty; the job's
+# files are DIR + BASE_i). Prints "PID R" (running) or "PID F CODE" (finished; CODE is "-"
+# when unknown) followed by one readf line per file, read after the end was seen: the state of
+# every job of a host and the markers of those that ended, in one round trip.
 _PROCESSES = (
     _STAMP
+    + _READ_ONE
     + r"""
 d=__EXIT_DIR__
-for a in "$@"; do
-    p=${a%%:*} s=${a#*:}
+while [ $# -ge 3 ]; do
+    p=${1%%:*} s=${1#*:} n=$2 dir=$3
+    shift 3
     if now=$(stamp "$p") && { [ -z "$s" ] || [ "$now" = "$s" ]; }; then
         echo "$p R"
+        shift "$n"
     else
         c=-
         [ -n "$s" ] && [ -r "$d/$p.$s" ] && read -r c < "$d/$p.$s"
         echo "$p F ${c:--}"
+        while [ "$n" -gt 0 ]; do
+            readf "$dir$1"
+            shift
+            n=$((n - 1))
+        done
     fi
 done
 """.replace("__EXIT_DIR__", EXIT_DIR)
 )
 
-# Arguments: PATH ... Prints, for each in order, "F BASE64" (its content) or "M" (missing or
-# unreadable): the markers of every job of a host that ended in a polling interval, in one round trip.
-_READ_FILES = r"""
-for f in "$@"; do
-    if [ -f "$f" ] && b=$(base64 -w0 2>/dev/null <"$f"); then echo "F $b"; else echo M; fi
-done
+# Arguments: PATH ... Prints a readf line for each, in order: files of many jobs in one round trip.
+_READ_FILES = (
+    _READ_ONE
+    + r"""
+for f in "$@"; do readf "$f"; done
 """
+)
 
 # Arguments: SIGNAL PID. Signals the process group the job leads, or the process alone.
 _KILL = r"""
@@ -118,8 +136,17 @@ def spawn_line(args: Sequence[str], *, cwd: str, env: Mapping[str, str], stdout:
     return _sh(exports + _SPAWN, [cwd, stdout, stderr, *args])
 
 
-def processes_line(processes: Sequence[tuple[int, str | None]]) -> str:
-    return _sh(_PROCESSES, [f"{pid}:{start or ''}" for pid, start in processes])
+def process_arguments(pid: int, start: str | None, files: Sequence[str] = ()) -> list[str]:
+    """The arguments of :func:`processes_line` for one process and the files to read if it ended
+    (their common directory is given once: most of a job's markers' paths)."""
+    directory = posixpath.commonprefix(list(files))
+    directory = directory[: directory.rfind("/") + 1]
+    return [f"{pid}:{start or ''}", str(len(files)), directory, *(path[len(directory):] for path in files)]
+
+
+def processes_line(arguments: Sequence[str]) -> str:
+    """Reads processes (and files), given the arguments :func:`process_arguments` made."""
+    return _sh(_PROCESSES, arguments)
 
 
 def read_files_line(paths: Sequence[str]) -> str:

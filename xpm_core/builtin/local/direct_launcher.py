@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING, ClassVar, Sequence
+from typing import TYPE_CHECKING, ClassVar, Mapping, Sequence
 
 import attrs
 
@@ -79,11 +79,22 @@ class DirectLauncher(Launcher):
         self._started[str(pid)] = time.monotonic()
         return self.process_ref(launch, str(pid), start=start)
 
-    async def poll(self, refs: Sequence[ProcessRef]) -> dict[str, ProcessState]:
+    async def poll(
+        self, refs: Sequence[ProcessRef], files: Mapping[str, Sequence[str]] | None = None
+    ) -> dict[str, ProcessState]:
+        """The state of each job; with ``files`` (by ``ref.id``), also those files of the jobs
+        seen ended, read in the same question to the connector (one round trip over SSH)."""
+
         def query() -> dict[str, ProcessState]:
+            processes = [(int(ref.id), ref.details.get("start")) for ref in refs]
             try:
                 # One question for all the jobs: a remote host answers in one round trip.
-                infos = self.connector.processes_info([(int(ref.id), ref.details.get("start")) for ref in refs])
+                if files:
+                    infos = self.connector.processes_and_files(
+                        processes, {int(ref_id): paths for ref_id, paths in files.items()}
+                    )
+                else:
+                    infos = self.connector.processes_info(processes)
             except ConnectionError:
                 # The host cannot be reached now (SSH connection down): unknown, never failed.
                 return {ref.id: ProcessState(ProcessStatus.UNKNOWN) for ref in refs}
@@ -94,7 +105,7 @@ class DirectLauncher(Launcher):
                     states[ref.id] = ProcessState(ProcessStatus.UNKNOWN)
                     continue
                 status = ProcessStatus.RUNNING if info.running else ProcessStatus.FINISHED
-                states[ref.id] = ProcessState(status, exit_code=info.exit_code)
+                states[ref.id] = ProcessState(status, exit_code=info.exit_code, files=info.files)
             return states
 
         states = await asyncio.to_thread(query)
