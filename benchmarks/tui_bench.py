@@ -64,6 +64,23 @@ def generate(workspace: Path, size: int, runs: int) -> None:
     index.close()
 
 
+def reusable(workspace: Path, size: int) -> bool:
+    """Whether ``workspace`` holds a generated index of ``size`` jobs this xpm reads as is (an
+    index of another schema version would be rebuilt from the files, and these have none)."""
+    import contextlib
+    import sqlite3
+
+    from xpm_core.workspace.index import index_path
+    from xpm_core.workspace.index.schema import SCHEMA_VERSION
+
+    if not index_path(workspace).exists():
+        return False
+    with contextlib.closing(sqlite3.connect(index_path(workspace))) as conn:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        jobs = conn.execute("SELECT COUNT(*) FROM jobs").fetchone()[0] if version == SCHEMA_VERSION else -1
+    return jobs == size
+
+
 async def _until(pilot: Any, predicate: Callable[[], bool], timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -140,7 +157,8 @@ def main(size: int, runs: int, repeat: int, workspace: Path | None) -> None:
     temporary = workspace is None
     folder = Path(tempfile.mkdtemp(prefix="xpm-tui-bench-")) / "workspace" if workspace is None else workspace
     try:
-        if not (folder / ".xpm").exists():
+        if not reusable(folder, size):
+            shutil.rmtree(folder, ignore_errors=True)
             started = time.perf_counter()
             generate(folder, size, runs)
             click.echo(f"generated {size} jobs in {runs} run(s) in {time.perf_counter() - started:.1f} s", err=True)
