@@ -313,12 +313,16 @@ class WorkspaceAPI:
         descending: bool = True,
         offset: int = 0,
         limit: Optional[int] = 100,
+        count: bool = True,
     ) -> JobPage:
         """A page of the jobs matching every criterion.
 
         :param experiment_id: only the jobs of this experiment's runs (``run_id``: of that run).
         :param filter: an ``xpm jobs --filter`` expression; :class:`FilterSyntaxError` if unreadable.
         :param sort: one of :data:`SORT_COLUMNS` or ``tag:NAME``; ties keep submission order.
+        :param count: count the matching jobs and list their tag names; a view that knows them
+            for this filter (it shows another page, another order) passes False, and gets a
+            ``total`` of -1 and no ``tag_names``.
         """
         if run_id is not None and experiment_id is None:
             raise WorkspaceAPIError(f"run {run_id!r} given without the experiment it belongs to")
@@ -332,7 +336,7 @@ class WorkspaceAPI:
         # Restricted to a run, each job is still described by the experiment's latest run that
         # submitted it; filtering, sorting, counting and paging all happen in SQL.
         query = self._query(filter, experiment_id=experiment_id, run_id=run_id, sort=sort, descending=descending,
-                            offset=offset, limit=limit)
+                            offset=offset, limit=limit, count=count)
         selection = self.index.selection(query)
         return JobPage(
             jobs=[_summary(record) for record in selection.records],

@@ -171,9 +171,10 @@ _DESCRIBED = ("d.job AS id, jobs.job_id, jobs.task_id, jobs.path, jobs.state, jo
               "jobs.started_time, jobs.ended_time, jobs.exit_code, jobs.retry_count, d.run, d.submitted_time, d.tags")
 
 
-def _source(query: JobQuery, fixed: bool) -> tuple[str, list[Any]]:
+def _source(query: JobQuery, fixed: bool, ordered: bool = False) -> tuple[str, list[Any]]:
     """The relation ``j`` a query reads: the jobs, or those of an experiment (of one of its runs)
-    each with the run that describes it."""
+    each with the run that describes it. ``ordered``: the query reads it most recently submitted
+    first, and stops at its page."""
     jobs = _FIXED_JOBS if fixed else "jobs"
     if query.experiment_id is None:
         return f"{jobs} j", []
@@ -183,13 +184,21 @@ def _source(query: JobQuery, fixed: bool) -> tuple[str, list[Any]]:
                 f"WHERE d.run = {_RUN_KEY}) j", [query.experiment_id, query.run_id])
     # job_experiments holds, per job of the experiment, the membership of its run that submitted
     # the job last: read in submission order from its index, no grouping of memberships.
-    restrict, params = "", [query.experiment_id]
-    if query.run_id is not None:
-        # Only the run's jobs, each still described by the experiment's latest run that submitted it.
-        restrict = f" AND EXISTS (SELECT 1 FROM job_runs m WHERE m.job = d.job AND m.run = {_RUN_KEY})"
-        params.extend([query.experiment_id, query.run_id])
-    return (f"(SELECT {_DESCRIBED} FROM job_experiments d JOIN {jobs} AS jobs ON jobs.id = d.job "
-            f"WHERE d.experiment_id = ?{restrict}) j", params)
+    if query.run_id is None:
+        return (f"(SELECT {_DESCRIBED} FROM job_experiments d JOIN {jobs} AS jobs ON jobs.id = d.job "
+                "WHERE d.experiment_id = ?) j", [query.experiment_id])
+    # Only the run's jobs, each still described by the experiment's latest run that submitted it.
+    if ordered:
+        # In submission order from the job_experiments index, each checked to be the run's: a
+        # page reads its 100 jobs (and those of other runs in between), never the whole run.
+        return (f"(SELECT {_DESCRIBED} FROM job_experiments d JOIN {jobs} AS jobs ON jobs.id = d.job "
+                f"WHERE d.experiment_id = ? AND EXISTS (SELECT 1 FROM job_runs m WHERE m.job = d.job "
+                f"AND m.run = {_RUN_KEY})) j", [query.experiment_id, query.experiment_id, query.run_id])
+    # Every job of the run (to sort, count, list tags): from the run's memberships (CROSS JOIN
+    # keeps them the outer loop), rather than from the experiment's, most of another run.
+    return (f"(SELECT {_DESCRIBED} FROM job_runs m CROSS JOIN job_experiments d CROSS JOIN {jobs} AS jobs "
+            f"WHERE m.run = {_RUN_KEY} AND d.experiment_id = ? AND d.job = m.job AND jobs.id = d.job) j",
+            [query.experiment_id, query.run_id, query.experiment_id])
 
 
 def _count_sql(query: JobQuery, fixed: bool) -> tuple[str, list[Any]]:
@@ -230,7 +239,7 @@ def _order(query: JobQuery) -> tuple[str, list[Any], str, list[Any]]:
 
 def select_sql(query: JobQuery, columns: str, fixed: bool = False) -> tuple[str, list[Any]]:
     """SELECT ``columns`` of the query's page, in its order."""
-    source, params = _source(query, fixed)
+    source, params = _source(query, fixed, ordered=query.sort == "submitted")
     join, join_params, order, order_params = _order(query)
     where, where_params = _where(query.condition, query.params)
     sql = f"SELECT {columns} FROM {source} {join} WHERE {where} ORDER BY {order}"
@@ -321,16 +330,17 @@ def _tag_names(conn: sqlite3.Connection, query: JobQuery, fixed: bool) -> list[s
     source, params = _source(query, fixed)
     where, where_params = _where(query.condition, query.params)
     # The tag names of a job are the keys of its describing run's tag rows. The few distinct keys
-    # come from the (key, ...) index, one step each; then each is kept if any selected job has it
-    # (most are found at their first row), rather than joining every selected job to its tags.
+    # come from the (key, ...) index, one step each; then each is kept if any selected job has it,
+    # looking through the selected jobs (most have every key: found at the first one), rather than
+    # through the key's rows (those of other runs first).
     names = conn.execute(
         f"""WITH RECURSIVE k(key) AS (
             SELECT (SELECT MIN(key) FROM job_tags)
             UNION ALL SELECT (SELECT MIN(key) FROM job_tags WHERE key > k.key) FROM k WHERE k.key IS NOT NULL
         )
         SELECT k.key FROM k WHERE k.key IS NOT NULL AND EXISTS (
-            SELECT 1 FROM job_tags tn JOIN {source} ON j.id = tn.job AND j.run = tn.run
-            WHERE tn.key = k.key AND {where}
+            SELECT 1 FROM {source} WHERE {where} AND EXISTS (
+                SELECT 1 FROM job_tags tn WHERE tn.job = j.id AND tn.run = j.run AND tn.key = k.key)
         ) ORDER BY 1""",
         params + where_params,
     ).fetchall()

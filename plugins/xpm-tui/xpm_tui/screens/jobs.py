@@ -5,9 +5,11 @@ from __future__ import annotations
 import time
 from typing import Any, ClassVar, Optional
 
+import attrs
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Static
 
 from xpm_core.plugin import JobPage, JobSummary, RunSummary, WorkspaceAPIError
@@ -20,6 +22,9 @@ PAGE_SIZE = 100
 #: (column key, label) around the tag columns; a key is also what ``WorkspaceAPI.jobs`` sorts by.
 LEADING_COLUMNS = [("state", "State"), ("task", "Task"), ("job", "Job")]
 TRAILING_COLUMNS = [("submitted", "Submitted"), ("duration", "Duration")]
+#: Seconds the search box waits after a keystroke before querying: typing a filter queries once,
+#: not once per character (each query would hold the workspace thread the next one waits for).
+SEARCH_DEBOUNCE = 0.05
 #: Jobs that "kill all" asks the launchers about: those that may have a process.
 RUNNING_FILTER = '@state in ["running", "scheduled"]'
 
@@ -59,6 +64,10 @@ class JobsScreen(ViewScreen):
         self._run_stale = True
         #: The filter of the page on screen (what the table shows matches it).
         self.shown_filter: Optional[str] = None
+        #: (run id, filter) whose total and tag names ``page`` holds: another page or another
+        #: order of the same jobs does not count them again.
+        self._counted: Optional[tuple[str, str]] = None
+        self._search_timer: Optional[Timer] = None
 
     def compose(self) -> ComposeResult:
         yield Static(f"Experiment {self.experiment_id}", classes="title", id="title")
@@ -88,6 +97,7 @@ class JobsScreen(ViewScreen):
     def reload(self) -> None:
         """Reload the run (its counts, a newer run to follow) and the page: the workspace changed."""
         self._run_stale = True
+        self._counted = None
         super().reload()
 
     def reload_page(self) -> None:
@@ -100,6 +110,7 @@ class JobsScreen(ViewScreen):
         request = dict(filter=self.filter.strip() or None, sort=self.sort, descending=self.descending,
                        offset=self.page_offset, limit=PAGE_SIZE)
         known = None if self._run_stale else self.run
+        counted, previous = self._counted, self.page
 
         def fetch(api: Any) -> tuple[Optional[RunSummary], Optional[JobPage], Optional[Exception]]:
             chosen = known
@@ -111,10 +122,14 @@ class JobsScreen(ViewScreen):
                 chosen = runs[-1] if follow and runs else next((r for r in runs if r.run_id == run_id), None)
             if chosen is None:
                 return None, None, None
+            count = counted != (chosen.run_id, wanted_filter) or previous is None
             try:
-                return chosen, api.jobs(experiment_id=experiment_id, run_id=chosen.run_id, **request), None
+                page = api.jobs(experiment_id=experiment_id, run_id=chosen.run_id, count=count, **request)
             except WorkspaceAPIError as error:  # a filter being typed: shown in place
                 return chosen, None, error
+            if not count and previous is not None:
+                page = attrs.evolve(page, total=previous.total, tag_names=previous.tag_names)
+            return chosen, page, None
 
         run, page, error = await self.backend.call(fetch)
         if known is None:
@@ -137,6 +152,7 @@ class JobsScreen(ViewScreen):
                 self.reload_page()
                 return
             self.page = page
+            self._counted = (run.run_id, wanted_filter)
             self.render_page()
             self.shown_filter = wanted_filter
 
@@ -206,7 +222,11 @@ class JobsScreen(ViewScreen):
     def on_input_changed(self, event: Input.Changed) -> None:
         self.filter = event.value
         self.page_offset = 0
-        self.reload_page()
+        # Typing never waits on the index: each keystroke restarts the wait, and only the filter
+        # typed last is queried (a newer load cancels an older one still waiting for the thread).
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        self._search_timer = self.set_timer(SEARCH_DEBOUNCE, self.reload_page)
 
     def on_input_submitted(self, _event: Input.Submitted) -> None:
         self.set_focus(self.table)
