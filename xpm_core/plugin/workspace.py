@@ -592,6 +592,76 @@ class WorkspaceAPI:
             self.index.forget_jobs(deleted)
         return outcomes
 
+    # ---- orphans (what ``xpm orphans`` lists and cleans) -----------------------------------------
+
+    def orphans(self, *, size: bool = True) -> list[OrphanJob]:
+        """The job folders no run of any experiment lists, by task id then hash, each with its
+        disk usage (unless not ``size``: a walk of every folder)."""
+        from xpm_core.maintenance.disk_usage import directory_size
+        from xpm_core.maintenance.orphans import job_folders
+
+        return [OrphanJob(job_id=folder.job_id, task_id=folder.task_id, path=str(folder.path),
+                          state=folder.state.value, may_be_running=folder.may_be_running,
+                          size=directory_size(folder.path) if size else None)
+                for folder in job_folders(self.path) if folder.orphan]
+
+    def clean_orphans(self, references: Iterable[str], *, perform: bool = False) -> list[ActionOutcome]:
+        """Delete the folders of the orphan jobs among ``references`` (``TASK_ID/HASH``) and forget
+        them (a dry run unless ``perform``), as ``xpm orphans --clean`` does: an orphan that may
+        still be running is kept, and a job some run lists is no orphan and is refused."""
+        from xpm_core.maintenance.orphans import delete_job_folder, job_folders
+
+        folders = {folder.key: folder for folder in job_folders(self.path)}
+        outcomes: list[ActionOutcome] = []
+        deleted: list[str] = []
+        for reference in references:
+            folder = folders.get(reference)
+            task_id, _, job_id = reference.rpartition("/")
+            if folder is None or not folder.orphan:
+                why = "no such job folder" if folder is None else "a run refers to it: not an orphan"
+                outcomes.append(ActionOutcome(job_id=job_id, task_id=task_id, action="clean", status="failed",
+                                              message=f"cannot delete {reference}: {why}"))
+                continue
+            if folder.may_be_running:
+                outcomes.append(ActionOutcome(job_id=job_id, task_id=task_id, action="clean", status="not_finished",
+                                              message=f"keeping {reference}: it may still be running "
+                                                      f"({folder.state.value})"))
+                continue
+            if not perform:
+                outcomes.append(ActionOutcome(job_id=job_id, task_id=task_id, action="clean", status="would_delete",
+                                              message=f"would delete {reference}"))
+                continue
+            try:
+                delete_job_folder(folder)
+            except OSError as error:
+                outcomes.append(ActionOutcome(job_id=job_id, task_id=task_id, action="clean", status="failed",
+                                              message=f"cannot delete {folder.path}: {error}"))
+                continue
+            deleted.append(job_id)
+            outcomes.append(ActionOutcome(job_id=job_id, task_id=task_id, action="clean", status="deleted",
+                                          message=f"deleted {reference}"))
+        if deleted:
+            self.index.forget_jobs(deleted)
+        return outcomes
+
+
+@attrs.frozen(kw_only=True)
+class OrphanJob:
+    """A job folder that no run of any experiment lists (``xpm orphans``)."""
+
+    job_id: str
+    task_id: str
+    path: str
+    state: str  # JobState value, as the folder's markers give it
+    #: Whether a process may still work in the folder: it is then never deleted.
+    may_be_running: bool
+    size: Optional[int]  # bytes, None when not measured
+
+    @property
+    def full_id(self) -> str:
+        """``TASK_ID/HASH``, how the CLI names a job."""
+        return f"{self.task_id}/{self.job_id}"
+
 
 # ---- helpers ---------------------------------------------------------------------------------
 

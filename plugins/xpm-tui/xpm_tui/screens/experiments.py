@@ -133,11 +133,13 @@ def _count_cells(run: Optional[RunSummary]) -> list[Any]:
 
 
 class ExperimentsScreen(SortableTable):
-    """Every experiment and its latest run: ``enter`` shows the run's jobs, ``u`` every run."""
+    """Every experiment and its latest run: ``enter`` shows the run's jobs, ``u`` every run, ``o``
+    the orphan jobs of the workspace."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", "Jobs", show=True),
         Binding("u", "runs", "Runs"),
+        Binding("o", "orphans", "Orphans"),
     ]
     columns = EXPERIMENT_COLUMNS
     sort_column = "experiment"
@@ -181,6 +183,11 @@ class ExperimentsScreen(SortableTable):
         row = self.selected()
         if row is not None:
             self.app.push_screen(RunsScreen(row.experiment_id))
+
+    def action_orphans(self) -> None:
+        from xpm_tui.screens.orphans import OrphansScreen
+
+        self.app.push_screen(OrphansScreen())
 
 
 class RunsScreen(SortableTable):
