@@ -171,15 +171,20 @@ _DESCRIBED = ("d.job AS id, jobs.job_id, jobs.task_id, jobs.path, jobs.state, jo
               "jobs.started_time, jobs.ended_time, jobs.exit_code, jobs.retry_count, d.run, d.submitted_time, d.tags")
 
 
-def _source(query: JobQuery, fixed: bool, ordered: bool = False) -> tuple[str, list[Any]]:
+def _source(query: JobQuery, fixed: bool, drive: Optional[str] = None) -> tuple[str, list[Any]]:
     """The relation ``j`` a query reads: the jobs, or those of an experiment (of one of its runs)
-    each with the run that describes it. ``ordered``: the query reads it most recently submitted
-    first, and stops at its page."""
+    each with the run that describes it.
+
+    ``drive`` says which table a run's jobs are read from first, where SQLite's planner (which
+    has no statistics) would guess wrong: ``"order"`` for a page in submission order (the
+    experiment's index, stopping at the page), ``"run"`` to look through the run's jobs until one
+    passes (the run's memberships); None lets the planner start from the condition's index.
+    """
     jobs = _FIXED_JOBS if fixed else "jobs"
     if query.experiment_id is None:
         return f"{jobs} j", []
     if query.run_id is not None and query.describe_by_run:
-        # The run's own memberships, through the job_runs(run) index.
+        # The run's own memberships, through the job_runs(run, job) index.
         return (f"(SELECT {_DESCRIBED} FROM job_runs d JOIN {jobs} AS jobs ON jobs.id = d.job "
                 f"WHERE d.run = {_RUN_KEY}) j", [query.experiment_id, query.run_id])
     # job_experiments holds, per job of the experiment, the membership of its run that submitted
@@ -188,15 +193,16 @@ def _source(query: JobQuery, fixed: bool, ordered: bool = False) -> tuple[str, l
         return (f"(SELECT {_DESCRIBED} FROM job_experiments d JOIN {jobs} AS jobs ON jobs.id = d.job "
                 "WHERE d.experiment_id = ?) j", [query.experiment_id])
     # Only the run's jobs, each still described by the experiment's latest run that submitted it.
-    if ordered:
+    if drive == "order":
         # In submission order from the job_experiments index, each checked to be the run's: a
         # page reads its 100 jobs (and those of other runs in between), never the whole run.
         return (f"(SELECT {_DESCRIBED} FROM job_experiments d JOIN {jobs} AS jobs ON jobs.id = d.job "
                 f"WHERE d.experiment_id = ? AND EXISTS (SELECT 1 FROM job_runs m WHERE m.job = d.job "
                 f"AND m.run = {_RUN_KEY})) j", [query.experiment_id, query.experiment_id, query.run_id])
-    # Every job of the run (to sort, count, list tags): from the run's memberships (CROSS JOIN
-    # keeps them the outer loop), rather than from the experiment's, most of another run.
-    return (f"(SELECT {_DESCRIBED} FROM job_runs m CROSS JOIN job_experiments d CROSS JOIN {jobs} AS jobs "
+    # From the run's memberships (CROSS JOIN keeps them the outer loop when driving), rather than
+    # from the experiment's jobs in key order, most of which may be another run's.
+    join = "CROSS JOIN" if drive == "run" else "JOIN"
+    return (f"(SELECT {_DESCRIBED} FROM job_runs m {join} job_experiments d {join} {jobs} AS jobs "
             f"WHERE m.run = {_RUN_KEY} AND d.experiment_id = ? AND d.job = m.job AND jobs.id = d.job) j",
             [query.experiment_id, query.run_id, query.experiment_id])
 
@@ -239,7 +245,7 @@ def _order(query: JobQuery) -> tuple[str, list[Any], str, list[Any]]:
 
 def select_sql(query: JobQuery, columns: str, fixed: bool = False) -> tuple[str, list[Any]]:
     """SELECT ``columns`` of the query's page, in its order."""
-    source, params = _source(query, fixed, ordered=query.sort == "submitted")
+    source, params = _source(query, fixed, drive="order" if query.sort == "submitted" else None)
     join, join_params, order, order_params = _order(query)
     where, where_params = _where(query.condition, query.params)
     sql = f"SELECT {columns} FROM {source} {join} WHERE {where} ORDER BY {order}"
@@ -322,12 +328,12 @@ def read_selection(conn: sqlite3.Connection, workspace: Path, query: JobQuery, f
     if total is None:
         sql, params = _count_sql(query, fixed)
         total = conn.execute(sql, params).fetchone()[0]
-    return JobSelection(page, total, _tag_names(conn, query, fixed))
+    return JobSelection(page, total, _tag_names(conn, query, fixed) if total else [])
 
 
 def _tag_names(conn: sqlite3.Connection, query: JobQuery, fixed: bool) -> list[str]:
     """The tag names of the jobs the query selects, sorted."""
-    source, params = _source(query, fixed)
+    source, params = _source(query, fixed, drive="run" if query.condition is None else None)
     where, where_params = _where(query.condition, query.params)
     # The tag names of a job are the keys of its describing run's tag rows. The few distinct keys
     # come from the (key, ...) index, one step each; then each is kept if any selected job has it,
