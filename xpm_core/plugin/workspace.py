@@ -221,6 +221,12 @@ class WorkspaceAPI:
         if self._index is not None and time.monotonic() - self._reconciled > RECONCILE_SECONDS:
             self.reconcile()
 
+    def interrupt(self) -> None:
+        """Stop the read another thread is making through this object (it raises there): a view
+        drops a count it no longer needs rather than wait for it. Nothing if no read runs."""
+        if self._index is not None:
+            self._index.interrupt()
+
     def close(self) -> None:
         if self._index is not None:
             self._index.close()
