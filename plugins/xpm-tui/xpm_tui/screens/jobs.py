@@ -24,7 +24,7 @@ LEADING_COLUMNS = [("state", "State"), ("task", "Task"), ("job", "Job")]
 TRAILING_COLUMNS = [("submitted", "Submitted"), ("duration", "Duration")]
 #: Seconds the search box waits after a keystroke before querying: typing a filter queries once,
 #: not once per character (each query would hold the workspace thread the next one waits for).
-SEARCH_DEBOUNCE = 0.05
+SEARCH_DEBOUNCE = 0.03
 #: Jobs that "kill all" asks the launchers about: those that may have a process.
 RUNNING_FILTER = '@state in ["running", "scheduled"]'
 
