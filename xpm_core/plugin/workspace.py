@@ -311,6 +311,14 @@ class WorkspaceAPI:
         return counts
 
     def _check_experiment(self, experiment_id: str, run_id: Optional[str] = None) -> None:
+        # Every page of a run checks it: one lookup, not the runs with their job counts.
+        if run_id is None:
+            found = self.index.execute("SELECT 1 FROM experiments WHERE experiment_id = ?", (experiment_id,))
+        else:
+            found = self.index.execute("SELECT 1 FROM runs WHERE experiment_id = ? AND run_id = ?",
+                                       (experiment_id, run_id))
+        if found:
+            return
         known = [record.experiment_id for record in self.index.experiments()]
         if experiment_id not in known:
             listed = ", ".join(known) if known else "none"
