@@ -76,10 +76,12 @@ CREATE INDEX idx_job_experiments_submitted_time ON job_experiments (experiment_i
 -- The same tags, one row each, for filtering: value is the JSON (keeps the type), text the string
 -- form (a string as is, anything else as JSON), number the numeric value (NULL unless an int or a
 -- float).
+-- WITHOUT ROWID: a (job, run, key) lookup (sorting by a tag) reads the row in one search, and
+-- the (key, text) and (key, number) indexes end with (job, run), all a filter needs of them.
 CREATE TABLE job_tags (
     job INTEGER, run INTEGER, key TEXT, value TEXT, text TEXT, number REAL,
     PRIMARY KEY (job, run, key)
-);
+) WITHOUT ROWID;
 CREATE INDEX idx_job_tags_key_text ON job_tags (key, text);
 CREATE INDEX idx_job_tags_key_number ON job_tags (key, number);
 
