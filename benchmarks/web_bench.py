@@ -11,13 +11,16 @@ drawing, a few milliseconds, is not included). Needs xpm-web installed.
 
     python benchmarks/web_bench.py                 # 100,000 jobs
     python benchmarks/web_bench.py --size 10000 --repeat 3 --json
+    python benchmarks/web_bench.py --workspace /tmp/web-ws   # generate once, reuse next time
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -47,6 +50,40 @@ def _index_api() -> types.SimpleNamespace:
     from xpm_core.workspace.records import JobSubmission
 
     return types.SimpleNamespace(WorkspaceIndex=WorkspaceIndex, JobSubmission=JobSubmission)
+
+
+def _reusable(workspace: Path, size: int) -> bool:
+    """Whether ``workspace`` holds a generated index of ``size`` jobs this xpm reads as is (an
+    index of another schema version would be rebuilt from the files, and these have none)."""
+    import sqlite3
+
+    from xpm_core.workspace.index import index_path
+    from xpm_core.workspace.index.schema import SCHEMA_VERSION
+
+    if not index_path(workspace).exists():
+        return False
+    with contextlib.closing(sqlite3.connect(index_path(workspace))) as conn:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        jobs = conn.execute("SELECT COUNT(*) FROM jobs").fetchone()[0] if version == SCHEMA_VERSION else -1
+    return jobs == size
+
+
+def workspace_of(size: int, folder: Path | None) -> Path:
+    """The generated workspace of ``size`` jobs: in ``folder`` if given (reused when it holds one)."""
+    from benchmarks.suites.index import synthetic_workspace
+
+    if folder is not None and _reusable(folder, size):
+        print(f"reusing the workspace of {size} jobs in {folder}", file=sys.stderr)
+        return folder
+    built = time.perf_counter()
+    workspace = synthetic_workspace(_index_api(), size)  # type: ignore[arg-type]
+    print(f"workspace of {size} jobs built in {time.perf_counter() - built:.1f} s: {workspace}", file=sys.stderr)
+    if folder is None:
+        return workspace
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(workspace), str(folder))
+    return folder
 
 
 def _memory_mib(pid: int) -> dict[str, float]:
@@ -159,14 +196,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=100_000, help="jobs in the generated workspace")
     parser.add_argument("--repeat", type=int, default=5, help="timed requests of each kind (median shown)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--workspace", type=Path,
+                        help="generate the workspace into this folder, or reuse the one it holds")
     options = parser.parse_args(argv)
 
-    from benchmarks.suites.index import synthetic_workspace
-
-    built = time.perf_counter()
-    workspace = synthetic_workspace(_index_api(), options.size)  # type: ignore[arg-type]
-    print(f"workspace of {options.size} jobs built in {time.perf_counter() - built:.1f} s: {workspace}",
-          file=sys.stderr)
+    workspace = workspace_of(options.size, options.workspace)
     server = Server(workspace)
     figures: dict[str, Any] = {"size": options.size, "requests": {}}
     try:

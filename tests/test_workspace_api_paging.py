@@ -3,9 +3,12 @@ total and tag names, checked against the order a Python sort of every record giv
 
 from __future__ import annotations
 
+import json
 import shutil
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -219,3 +222,55 @@ def test_markers_win_in_sorts_filters_and_totals(workspace, tmp_path):
         assert [job.state for job in by_state.jobs if job.job_id == done.job_id] == ["done"]
         assert ids(by_state) == [job.job_id for job in sorted(api.jobs(limit=None).jobs, key=reference_key("state"),
                                                                 reverse=True)]
+
+
+def test_without_count_a_page_comes_alone(api):
+    runs = [run.run_id for run in api.runs("grid")]
+    for request in ({}, {"experiment_id": "grid"}, {"experiment_id": "grid", "run_id": runs[0]},
+                    {"experiment_id": "grid", "filter": '@name ~ "step"', "sort": "tag:kind"}):
+        counted = api.jobs(limit=3, **request)
+        alone = api.jobs(limit=3, count=False, **request)
+        assert ids(alone) == ids(counted) and counted.total > 3
+        assert (alone.total, alone.tag_names) == (-1, [])
+    # limit=0 asks for the count only (what the TUI asks once the page is on screen).
+    only = api.jobs(experiment_id="grid", run_id=runs[0], limit=0)
+    assert (only.jobs, only.total, only.tag_names) == ([], 13, ["hidden_size", "kind", "learning_rate"])
+
+
+def test_a_rebuilt_index_describes_jobs_as_the_live_one(api, workspace, tmp_path):
+    # The live index was written run by run as the drivers submitted; a copy without its index
+    # is rebuilt from the files: every experiment and run page must read the same.
+    copy = tmp_path / "ws"
+    shutil.copytree(workspace, copy, symlinks=True, ignore=shutil.ignore_patterns(".xpm"))
+    runs = [run.run_id for run in api.runs("grid")]
+    requests = [{}, {"experiment_id": "grid"}, {"experiment_id": "other"},
+                *({"experiment_id": "grid", "run_id": run} for run in runs)]
+    with WorkspaceAPI(copy) as rebuilt:
+        for request in requests:
+            live, fresh = api.jobs(limit=None, **request), rebuilt.jobs(limit=None, **request)
+            # (Submission times: the driver's clock in the index, jobs.jsonl's on disk, a few ms apart.)
+            assert sorted((job.job_id, job.run_id, json.dumps(job.tags)) for job in fresh.jobs) == \
+                sorted((job.job_id, job.run_id, json.dumps(job.tags)) for job in live.jobs), request
+            assert (fresh.total, fresh.tag_names) == (live.total, live.tag_names)
+
+
+def test_interrupt_stops_a_read_running_in_another_thread(api):
+    endless = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT COUNT(*) FROM c"
+    errors: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            api.index.execute(endless)
+        except sqlite3.OperationalError as error:
+            errors.append(error)
+
+    api.index  # opened here: the read runs in the other thread
+    reader = threading.Thread(target=read)
+    reader.start()
+    deadline = time.monotonic() + 30
+    while reader.is_alive() and time.monotonic() < deadline:
+        api.interrupt()  # before the query starts, an interrupt is a no-op: keep asking
+        reader.join(0.01)
+    assert not reader.is_alive(), "the endless query was not interrupted"
+    assert [str(error) for error in errors] == ["interrupted"]
+    assert api.jobs(limit=1).total > 0  # the connection serves the next read

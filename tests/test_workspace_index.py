@@ -689,3 +689,14 @@ def test_markers_win_when_the_index_cannot_be_written(tmp_path):
     assert index.job(hexid(1)).state is JobState.DONE  # now written back
     assert index.execute("SELECT state FROM jobs WHERE job_id = ?", [hexid(1)]) == [("done",)]
     index.close()
+
+
+def test_creating_an_index_imports_no_sqlite_utils(tmp_path):
+    # Every first run of an experiment creates an index: plain SQL, not sqlite-utils' import.
+    (tmp_path / "jobs").mkdir()
+    code = ("import sys\nfrom xpm_core.workspace.index import WorkspaceIndex\n"
+            f"index = WorkspaceIndex({str(tmp_path)!r})\n"
+            "print(index.rebuilt_on_open, 'sqlite_utils' in sys.modules)\nindex.close()")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["True", "False"]
+    assert index_path(tmp_path).exists()

@@ -186,9 +186,12 @@ class RemoteWorkspace:
         descending: bool = True,
         offset: int = 0,
         limit: Optional[int] = 100,
+        count: bool = True,
     ) -> Any:
         from xpm_core.plugin.workspace import JobPage
 
+        # count is sent only when False: a server older than it answers the default as before.
+        extra = {} if count else {"count": False}
         answer = self.call(
             "jobs",
             experiment_id=experiment_id,
@@ -198,6 +201,7 @@ class RemoteWorkspace:
             descending=descending,
             offset=offset,
             limit=limit,
+            **extra,
         )
         return _structure(answer, JobPage)
 

@@ -227,6 +227,12 @@ class WorkspaceAPI:
         if self._index is not None and time.monotonic() - self._reconciled > RECONCILE_SECONDS:
             self.reconcile()
 
+    def interrupt(self) -> None:
+        """Stop the read another thread is making through this object (it raises there): a view
+        drops a count it no longer needs rather than wait for it. Nothing if no read runs."""
+        if self._index is not None:
+            self._index.interrupt()
+
     def close(self) -> None:
         self._stop_started_services()
         if self._job_ends is not None:
@@ -292,20 +298,43 @@ class WorkspaceAPI:
 
     def _state_counts(self, experiment_id: str, run_id: Optional[str] = None) -> dict[str, dict[str, int]]:
         """run id -> state value -> number of the run's jobs in that state (index states)."""
-        sql = (
-            "SELECT r.run_id, j.state, COUNT(*) FROM job_runs m JOIN runs r ON r.id = m.run "
-            "JOIN jobs j ON j.id = m.job WHERE r.experiment_id = ?"
-        )
-        params: list[Any] = [experiment_id]
-        if run_id is not None:
-            sql += " AND r.run_id = ?"
-            params.append(run_id)
+        # Joining every membership to its job's state costs a lookup per job (100,000 on a large
+        # run). The state most jobs are in (done, usually) is counted by difference instead: the
+        # others are read from the jobs(state) index, and a run's total from job_runs(run, job).
+        runs = "r.experiment_id = ?" + (" AND r.run_id = ?" if run_id is not None else "")
+        params: list[Any] = [experiment_id] + ([run_id] if run_id is not None else [])
+        sizes = self.index.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state")
+        if not sizes:
+            return {}
+        majority = max(sizes, key=lambda row: row[1])[0]
+        others = [state for state, _ in sizes if state != majority]
         counts: dict[str, dict[str, int]] = {}
-        for run, state, count in self.index.execute(sql + " GROUP BY r.run_id, j.state", params):
-            counts.setdefault(run, {})[state] = count
+        if others:
+            marks = ", ".join("?" * len(others))
+            for run, state, count in self.index.execute(
+                f"SELECT r.run_id, j.state, COUNT(*) FROM jobs j CROSS JOIN job_runs m CROSS JOIN runs r "
+                f"WHERE j.state IN ({marks}) AND m.job = j.id AND r.id = m.run AND {runs} GROUP BY r.run_id, j.state",
+                others + params,
+            ):
+                counts.setdefault(run, {})[state] = count
+        for run, total in self.index.execute(
+            f"SELECT r.run_id, COUNT(*) FROM runs r JOIN job_runs m ON m.run = r.id WHERE {runs} GROUP BY r.run_id",
+            params,
+        ):
+            rest = total - sum(counts.get(run, {}).values())
+            if rest > 0:
+                counts.setdefault(run, {})[majority] = rest
         return counts
 
     def _check_experiment(self, experiment_id: str, run_id: Optional[str] = None) -> None:
+        # Every page of a run checks it: one lookup, not the runs with their job counts.
+        if run_id is None:
+            found = self.index.execute("SELECT 1 FROM experiments WHERE experiment_id = ?", (experiment_id,))
+        else:
+            found = self.index.execute("SELECT 1 FROM runs WHERE experiment_id = ? AND run_id = ?",
+                                       (experiment_id, run_id))
+        if found:
+            return
         known = [record.experiment_id for record in self.index.experiments()]
         if experiment_id not in known:
             listed = ", ".join(known) if known else "none"
@@ -329,12 +358,16 @@ class WorkspaceAPI:
         descending: bool = True,
         offset: int = 0,
         limit: Optional[int] = 100,
+        count: bool = True,
     ) -> JobPage:
         """A page of the jobs matching every criterion.
 
         :param experiment_id: only the jobs of this experiment's runs (``run_id``: of that run).
         :param filter: an ``xpm jobs --filter`` expression; :class:`FilterSyntaxError` if unreadable.
         :param sort: one of :data:`SORT_COLUMNS` or ``tag:NAME``; ties keep submission order.
+        :param count: count the matching jobs and list their tag names; a view that knows them
+            for this filter (it shows another page, another order) passes False, and gets a
+            ``total`` of -1 and no ``tag_names``.
         """
         if run_id is not None and experiment_id is None:
             raise WorkspaceAPIError(f"run {run_id!r} given without the experiment it belongs to")
@@ -348,7 +381,7 @@ class WorkspaceAPI:
         # Restricted to a run, each job is still described by the experiment's latest run that
         # submitted it; filtering, sorting, counting and paging all happen in SQL.
         query = self._query(filter, experiment_id=experiment_id, run_id=run_id, sort=sort, descending=descending,
-                            offset=offset, limit=limit)
+                            offset=offset, limit=limit, count=count)
         selection = self.index.selection(query)
         return JobPage(
             jobs=[_summary(record) for record in selection.records],
@@ -751,6 +784,75 @@ class WorkspaceAPI:
             rows.append({"id": identifier, "description": str(record.get("description") or ""),
                          "class": str(record.get("class") or ""), "command": shlex.join(words)})
         return sorted(rows, key=lambda row: (row["description"], row["id"]))
+    # ---- orphans (what ``xpm orphans`` lists and cleans) -----------------------------------------
+
+    def orphans(self, *, size: bool = True) -> list[OrphanJob]:
+        """The job folders no run of any experiment lists, by task id then hash, each with its
+        disk usage (unless not ``size``: a walk of every folder)."""
+        from xpm_core.maintenance.disk_usage import directory_size
+        from xpm_core.maintenance.orphans import job_folders
+
+        return [OrphanJob(job_id=folder.job_id, task_id=folder.task_id, path=str(folder.path),
+                          state=folder.state.value, may_be_running=folder.may_be_running,
+                          size=directory_size(folder.path) if size else None)
+                for folder in job_folders(self.path) if folder.orphan]
+
+    def clean_orphans(self, references: Iterable[str], *, perform: bool = False) -> list[ActionOutcome]:
+        """Delete the folders of the orphan jobs among ``references`` (``TASK_ID/HASH``) and forget
+        them (a dry run unless ``perform``), as ``xpm orphans --clean`` does: an orphan that may
+        still be running is kept, and a job some run lists is no orphan and is refused."""
+        from xpm_core.maintenance.orphans import delete_job_folder, job_folders
+
+        folders = {folder.key: folder for folder in job_folders(self.path)}
+        outcomes: list[ActionOutcome] = []
+        deleted: list[str] = []
+        for reference in references:
+            folder = folders.get(reference)
+            task_id, _, job_id = reference.rpartition("/")
+            if folder is None or not folder.orphan:
+                why = "no such job folder" if folder is None else "a run refers to it: not an orphan"
+                outcomes.append(ActionOutcome(job_id=job_id, task_id=task_id, action="clean", status="failed",
+                                              message=f"cannot delete {reference}: {why}"))
+                continue
+            if folder.may_be_running:
+                outcomes.append(ActionOutcome(job_id=job_id, task_id=task_id, action="clean", status="not_finished",
+                                              message=f"keeping {reference}: it may still be running "
+                                                      f"({folder.state.value})"))
+                continue
+            if not perform:
+                outcomes.append(ActionOutcome(job_id=job_id, task_id=task_id, action="clean", status="would_delete",
+                                              message=f"would delete {reference}"))
+                continue
+            try:
+                delete_job_folder(folder)
+            except OSError as error:
+                outcomes.append(ActionOutcome(job_id=job_id, task_id=task_id, action="clean", status="failed",
+                                              message=f"cannot delete {folder.path}: {error}"))
+                continue
+            deleted.append(job_id)
+            outcomes.append(ActionOutcome(job_id=job_id, task_id=task_id, action="clean", status="deleted",
+                                          message=f"deleted {reference}"))
+        if deleted:
+            self.index.forget_jobs(deleted)
+        return outcomes
+
+
+@attrs.frozen(kw_only=True)
+class OrphanJob:
+    """A job folder that no run of any experiment lists (``xpm orphans``)."""
+
+    job_id: str
+    task_id: str
+    path: str
+    state: str  # JobState value, as the folder's markers give it
+    #: Whether a process may still work in the folder: it is then never deleted.
+    may_be_running: bool
+    size: Optional[int]  # bytes, None when not measured
+
+    @property
+    def full_id(self) -> str:
+        """``TASK_ID/HASH``, how the CLI names a job."""
+        return f"{self.task_id}/{self.job_id}"
 
 
 # ---- helpers ---------------------------------------------------------------------------------

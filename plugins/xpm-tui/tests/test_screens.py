@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
@@ -16,6 +22,7 @@ from xpm_tui.screens.help import HelpScreen
 from xpm_tui.screens.job import JobScreen
 from xpm_tui.screens.jobs import JobsScreen
 from xpm_tui.screens.log import LogScreen
+from xpm_tui.screens.orphans import OrphansScreen
 
 SIZE = (150, 40)
 
@@ -150,7 +157,8 @@ def test_jobs_are_read_a_page_at_a_time(grid_workspace: Path, monkeypatch: pytes
 
     async def scenario(pilot: Any, monitor: TuiMonitor) -> None:
         screen = await jobs_shown(pilot, 2)
-        assert "jobs 1-2 of 5" in plain(screen.query_one("#status"))
+        # The page shows first, its total once counted (a query of its own, made once per filter).
+        await settle(pilot.pause, lambda: "jobs 1-2 of 5" in plain(screen.query_one("#status")), "the total")
         seen = set(column(screen.table, "Job"))
         await pilot.press("n")
         await settle(pilot.pause, lambda: screen.page_offset == 2 and screen.page.offset == 2, "page 2")
@@ -299,3 +307,45 @@ def test_a_running_job_row_shows_its_progress() -> None:
                      progress=[{"level": 0, "value": 0.42, "desc": "epochs"}])
     assert str(JobsScreen.cells(job, [], 0.0)[0]) == "RUNNING 42%"
     assert str(JobsScreen.cells(attrs.evolve(job, progress=[]), [], 0.0)[0]) == "RUNNING"
+def test_orphans_screen_lists_sizes_and_cleans_after_confirmation(own_grid_workspace: Path) -> None:
+    # Two folders no run lists: a finished job (a copy of a done one under a new hash) and one
+    # whose pid file says it may still run.
+    done = next(path for path in (own_grid_workspace / "jobs").glob("*/*") if list(path.glob("*.done")))
+    orphan = done.parent / ("f" * 64)
+    shutil.copytree(done, orphan)
+    running = done.parent / ("e" * 64)
+    running.mkdir()
+    name = next(done.glob("*.done")).name.removesuffix(".done")
+    (running / f"{name}.pid").write_text(json.dumps({"launcher": "direct", "id": str(os.getpid()), "pid": os.getpid()}))
+    task = done.parent.name
+
+    async def scenario(pilot: Any, monitor: TuiMonitor) -> None:
+        await on_screen(pilot, ExperimentsScreen)
+        await pilot.press("o")
+        screen = await on_screen(pilot, OrphansScreen)
+        await settle(pilot.pause, lambda: screen.table.row_count == 2, "the two orphans")
+        assert sorted(column(screen.table, "Job")) == ["e" * 12, "f" * 12]
+        sizes = dict(zip(column(screen.table, "Job"), column(screen.table, "Size")))
+        assert re.fullmatch(r"\d+(\.\d)? (B|KiB|MiB)", sizes["f" * 12]), sizes
+        states = dict(zip(column(screen.table, "Job"), column(screen.table, "State")))
+        assert states == {"f" * 12: "DONE", "e" * 12: "RUNNING"}
+        await pilot.press("D")  # every orphan: the one that may run is kept, and the dialog says so
+        confirm = await on_screen(pilot, ConfirmScreen)
+        assert "Delete the folders of 1 job (every orphan job)?" == confirm.question
+        assert f"would delete {task}/{'f' * 64}" in confirm.lines
+        assert any(line.startswith(f"keeping {task}/{'e' * 64}: it may still be running") for line in confirm.lines)
+        await pilot.press("n")  # no: nothing happens
+        await on_screen(pilot, OrphansScreen)
+        assert orphan.is_dir()
+        await pilot.press("D")
+        await on_screen(pilot, ConfirmScreen)
+        await pilot.press("y")
+        await settle(pilot.pause, lambda: screen.table.row_count == 1, "the deleted orphan gone from the table")
+        assert not orphan.exists() and running.is_dir()
+        assert column(screen.table, "Job") == ["e" * 12]
+
+    drive(own_grid_workspace, scenario)
+    # The same semantics as `xpm orphans`: what the screen kept, the command lists too.
+    listed = subprocess.run([str(Path(sys.executable).with_name("xpm")), "orphans", str(own_grid_workspace)],
+                            capture_output=True, text=True, check=True).stdout
+    assert f"{task}/{'e' * 64}  (running)" in listed and "f" * 64 not in listed

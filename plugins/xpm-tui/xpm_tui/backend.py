@@ -27,21 +27,40 @@ class Backend:
         self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="xpm-tui-api")
         self._lock = threading.Lock()
         self._closed = False
+        #: Whether the call running now may be interrupted (:meth:`interrupt`).
+        self._interruptible = False
 
-    def _invoke(self, function: Callable[[WorkspaceAPI], T]) -> T:
+    def _invoke(self, function: Callable[[WorkspaceAPI], T], interruptible: bool = False) -> T:
         if self._api is None:
             self._api = self._open_api()
-        return function(self._api)
+        with self._lock:
+            self._interruptible = interruptible
+        try:
+            return function(self._api)
+        finally:
+            with self._lock:
+                self._interruptible = False
 
-    def submit(self, function: Callable[[WorkspaceAPI], T]) -> concurrent.futures.Future[T]:
+    def submit(self, function: Callable[[WorkspaceAPI], T], interruptible: bool = False) -> concurrent.futures.Future[T]:
         with self._lock:
             if self._closed:
                 raise RuntimeError("the workspace connection of the TUI is closed")
-            return self._executor.submit(self._invoke, function)
+            return self._executor.submit(self._invoke, function, interruptible)
 
-    async def call(self, function: Callable[[WorkspaceAPI], T]) -> T:
-        """Await ``function(api)``; cancelling the caller drops the call if it has not started yet."""
-        return await asyncio.wrap_future(self.submit(function))
+    async def call(self, function: Callable[[WorkspaceAPI], T], *, interruptible: bool = False) -> T:
+        """Await ``function(api)``; cancelling the caller drops the call if it has not started yet.
+
+        ``interruptible``: a read that :meth:`interrupt` may stop while it runs (a count).
+        """
+        return await asyncio.wrap_future(self.submit(function, interruptible))
+
+    def interrupt(self) -> None:
+        """Stop the interruptible call running now, if any (its caller gets an error): the next
+        call need not wait for an answer nobody wants any more."""
+        with self._lock:
+            interrupt = getattr(self._api, "interrupt", None) if self._interruptible else None
+            if callable(interrupt):
+                interrupt()
 
     def call_sync(self, function: Callable[[WorkspaceAPI], T], timeout: float | None = None) -> T:
         """``function(api)`` from a thread that may block (the monitor's refresh thread)."""

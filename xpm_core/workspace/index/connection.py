@@ -146,6 +146,13 @@ class IndexConnection:
                 self._recover(error)
                 return operation(self._live(), *args, **kwargs)
 
+    def interrupt(self) -> None:
+        """Stop the query running in another thread (it raises "interrupted"); without the lock,
+        which that query holds."""
+        connection = self._connection
+        if connection is not None:
+            connection.interrupt()
+
     def close(self) -> None:
         with self._lock:
             if self._connection is not None:

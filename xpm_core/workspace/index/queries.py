@@ -110,6 +110,9 @@ class JobQuery:
     descending: bool = True
     offset: int = 0
     limit: Optional[int] = None
+    #: For a selection (``read_selection``): count the matching jobs and read their tag names.
+    #: A view that already knows them for this condition (another page, another order) skips it.
+    count: bool = True
 
     @classmethod
     def from_filter(cls, text: Optional[str], **fields: Any) -> JobQuery:
@@ -161,34 +164,66 @@ def _marks(values: Sequence[Any]) -> str:
     return ", ".join("?" * len(values))
 
 
-def _source(query: JobQuery, fixed: bool) -> tuple[str, list[Any]]:
-    """The relation ``j`` a query reads: the jobs, or those of an experiment with the run that
-    describes each."""
+_RUN_KEY = "(SELECT id FROM runs WHERE experiment_id = ? AND run_id = ?)"
+# The columns of ``j`` but the describing membership's (run, submitted_time, tags), which the
+# source gives as ``d``; ``d.job`` is the job's key (an index on ``d`` then orders ties by it).
+_DESCRIBED = ("d.job AS id, jobs.job_id, jobs.task_id, jobs.path, jobs.state, jobs.failure_reason, "
+              "jobs.started_time, jobs.ended_time, jobs.exit_code, jobs.retry_count, d.run, d.submitted_time, d.tags")
+
+
+def _source(query: JobQuery, fixed: bool, drive: Optional[str] = None) -> tuple[str, list[Any]]:
+    """The relation ``j`` a query reads: the jobs, or those of an experiment (of one of its runs)
+    each with the run that describes it.
+
+    ``drive`` says which table a run's jobs are read from first, where SQLite's planner (which
+    has no statistics) would guess wrong: ``"order"`` for a page in submission order (the
+    experiment's index, stopping at the page), ``"run"`` to look through the run's jobs until one
+    passes (the run's memberships); None lets the planner start from the condition's index.
+    """
     jobs = _FIXED_JOBS if fixed else "jobs"
     if query.experiment_id is None:
+        if drive == "order" and not fixed:
+            # The planner would start from the condition's index (every match of model = "bm25",
+            # 14,000 of 100,000) and sort them all; reading the jobs most recent first and
+            # stopping at the page's last one reads about 700, and at worst each job once.
+            return "jobs j INDEXED BY idx_jobs_submitted_time", []
         return f"{jobs} j", []
-    runs, params = "r.experiment_id = ?", [query.experiment_id]
     if query.run_id is not None and query.describe_by_run:
-        runs += " AND r.run_id = ?"
-        params.append(query.run_id)
-    elif query.run_id is not None:
-        # Only the run's jobs, each still described by the experiment's latest run that submitted
-        # it: grouping the memberships of those jobs only, not of the whole experiment.
-        runs += (" AND jr.job IN (SELECT rm.job FROM job_runs rm JOIN runs rr ON rr.id = rm.run "
-                 "WHERE rr.experiment_id = ? AND rr.run_id = ?)")
-        params.extend([query.experiment_id, query.run_id])
-    # SQLite takes the other columns of a MAX() aggregate from the row holding the maximum: m
-    # is, for each job, the membership of the (experiment's) run that submitted it last.
-    return f"""(
-        WITH m AS (
-            SELECT jr.job, jr.run, MAX(COALESCE(jr.submitted_time, -1)) AS submitted, jr.tags
-            FROM job_runs jr JOIN runs r ON r.id = jr.run WHERE {runs} GROUP BY jr.job
-        )
-        SELECT jobs.id, jobs.job_id, jobs.task_id, jobs.path, jobs.state, jobs.failure_reason,
-               jobs.started_time, jobs.ended_time, jobs.exit_code, jobs.retry_count, m.run,
-               NULLIF(m.submitted, -1) AS submitted_time, m.tags
-        FROM {jobs} AS jobs JOIN m ON m.job = jobs.id
-    ) j""", params
+        # The run's own memberships, through the job_runs(run, job) index.
+        return (f"(SELECT {_DESCRIBED} FROM job_runs d JOIN {jobs} AS jobs ON jobs.id = d.job "
+                f"WHERE d.run = {_RUN_KEY}) j", [query.experiment_id, query.run_id])
+    # job_experiments holds, per job of the experiment, the membership of its run that submitted
+    # the job last: read in submission order from its index, no grouping of memberships.
+    if query.run_id is None:
+        return (f"(SELECT {_DESCRIBED} FROM job_experiments d JOIN {jobs} AS jobs ON jobs.id = d.job "
+                "WHERE d.experiment_id = ?) j", [query.experiment_id])
+    # Only the run's jobs, each still described by the experiment's latest run that submitted it.
+    if drive == "order":
+        # In submission order from the job_experiments index, each checked to be the run's: a
+        # page reads its 100 jobs (and those of other runs in between), never the whole run.
+        return (f"(SELECT {_DESCRIBED} FROM job_experiments d JOIN {jobs} AS jobs ON jobs.id = d.job "
+                f"WHERE d.experiment_id = ? AND EXISTS (SELECT 1 FROM job_runs m WHERE m.job = d.job "
+                f"AND m.run = {_RUN_KEY})) j", [query.experiment_id, query.experiment_id, query.run_id])
+    # From the run's memberships (CROSS JOIN keeps them the outer loop when driving), rather than
+    # from the experiment's jobs in key order, most of which may be another run's.
+    join = "CROSS JOIN" if drive == "run" else "JOIN"
+    return (f"(SELECT {_DESCRIBED} FROM job_runs m {join} job_experiments d {join} {jobs} AS jobs "
+            f"WHERE m.run = {_RUN_KEY} AND d.experiment_id = ? AND d.job = m.job AND jobs.id = d.job) j",
+            [query.experiment_id, query.run_id, query.experiment_id])
+
+
+def _count_sql(query: JobQuery, fixed: bool) -> tuple[str, list[Any]]:
+    """SELECT the number of jobs the query selects (whatever its page)."""
+    if query.condition is None:
+        # Without a condition, the rows of one table are the answer (markers change states only).
+        if query.experiment_id is None:
+            return "SELECT COUNT(*) FROM jobs", []
+        if query.run_id is not None:
+            return f"SELECT COUNT(*) FROM job_runs WHERE run = {_RUN_KEY}", [query.experiment_id, query.run_id]
+        return "SELECT COUNT(*) FROM job_experiments WHERE experiment_id = ?", [query.experiment_id]
+    source, params = _source(query, fixed)
+    where, where_params = _where(query.condition, query.params)
+    return f"SELECT COUNT(*) FROM {source} WHERE {where}", params + where_params
 
 
 def _where(condition: Optional[str], params: Sequence[Any]) -> tuple[str, list[Any]]:
@@ -215,7 +250,10 @@ def _order(query: JobQuery) -> tuple[str, list[Any], str, list[Any]]:
 
 def select_sql(query: JobQuery, columns: str, fixed: bool = False) -> tuple[str, list[Any]]:
     """SELECT ``columns`` of the query's page, in its order."""
-    source, params = _source(query, fixed)
+    # A page (a limit) in submission order is read in that order; a whole listing or a lookup
+    # (``job(id)``: j.job_id = ?) lets the planner start from the condition.
+    ordered = query.sort == "submitted" and (query.limit is not None or query.experiment_id is not None)
+    source, params = _source(query, fixed, drive="order" if ordered else None)
     join, join_params, order, order_params = _order(query)
     where, where_params = _where(query.condition, query.params)
     sql = f"SELECT {columns} FROM {source} {join} WHERE {where} ORDER BY {order}"
@@ -278,37 +316,49 @@ def read_lines(conn: sqlite3.Connection, workspace: Path, query: JobQuery, fixed
 
 
 def read_selection(conn: sqlite3.Connection, workspace: Path, query: JobQuery, fixed: bool) -> JobSelection:
-    """The query's page, the number of jobs it selects, and their tag names (sorted)."""
-    source, params = _source(query, fixed)
-    where, where_params = _where(query.condition, query.params)
+    """The query's page, the number of jobs it selects, and their tag names (sorted); without
+    ``query.count``, the page only (total -1, no tag names)."""
     total: Optional[int] = None
-    if query.condition is None and query.experiment_id is None:
-        page = read_records(conn, workspace, query, fixed)
-    else:
-        # The page's query reads every match anyway (to sort them): it counts them on the way.
+    if query.count and query.sort != "submitted" and query.condition is not None:
+        # Sorting reads every match anyway (no index gives the order): it counts them on the way.
         sql, page_params = select_sql(query, RECORD_COLUMNS + ", COUNT(*) OVER ()", fixed)
         rows = conn.execute(sql, page_params).fetchall()
         page = records(conn, workspace, rows)
         total = rows[0][-1] if rows else None
+    else:
+        # In submission order, the page is read from an index and stops at its last job: the
+        # count is a query of its own.
+        page = read_records(conn, workspace, query, fixed)
+    if not query.count:
+        return JobSelection(page, -1, [])
     if total is None and query.offset == 0 and (query.limit is None or len(page) < query.limit):
         total = len(page)  # the page holds every match
     if total is None:
-        total = conn.execute(f"SELECT COUNT(*) FROM {source} WHERE {where}", params + where_params).fetchone()[0]
+        sql, params = _count_sql(query, fixed)
+        total = conn.execute(sql, params).fetchone()[0]
+    return JobSelection(page, total, _tag_names(conn, query, fixed) if total else [])
+
+
+def _tag_names(conn: sqlite3.Connection, query: JobQuery, fixed: bool) -> list[str]:
+    """The tag names of the jobs the query selects, sorted."""
+    source, params = _source(query, fixed, drive="run" if query.condition is None else None)
+    where, where_params = _where(query.condition, query.params)
     # The tag names of a job are the keys of its describing run's tag rows. The few distinct keys
-    # come from the (key, ...) index, one step each; then each is kept if any selected job has it
-    # (most are found at their first row), rather than joining every selected job to its tags.
+    # come from the (key, ...) index, one step each; then each is kept if any selected job has it,
+    # looking through the selected jobs (most have every key: found at the first one), rather than
+    # through the key's rows (those of other runs first).
     names = conn.execute(
         f"""WITH RECURSIVE k(key) AS (
             SELECT (SELECT MIN(key) FROM job_tags)
             UNION ALL SELECT (SELECT MIN(key) FROM job_tags WHERE key > k.key) FROM k WHERE k.key IS NOT NULL
         )
         SELECT k.key FROM k WHERE k.key IS NOT NULL AND EXISTS (
-            SELECT 1 FROM job_tags tn JOIN {source} ON j.id = tn.job AND j.run = tn.run
-            WHERE tn.key = k.key AND {where}
+            SELECT 1 FROM {source} WHERE {where} AND EXISTS (
+                SELECT 1 FROM job_tags tn WHERE tn.job = j.id AND tn.run = j.run AND tn.key = k.key)
         ) ORDER BY 1""",
         params + where_params,
     ).fetchall()
-    return JobSelection(page, total, [name for (name,) in names])
+    return [name for (name,) in names]
 
 
 def read_experiments(conn: sqlite3.Connection) -> list[ExperimentRecord]:

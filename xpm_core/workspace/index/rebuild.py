@@ -31,6 +31,8 @@ def fill_from_disk(conn: sqlite3.Connection, workspace: Path,
     tags: list[tuple] = []
     dependencies: set[tuple[str, str]] = set()
     latest: dict[int, Membership] = {}  # job -> its last membership, chosen as live updates do
+    # (experiment, job) -> the job's last membership among the experiment's runs, likewise
+    latest_in: dict[tuple[str, int], Membership] = {}
     ordered_runs = sorted(snapshot.runs, key=lambda run: disk.run_order_key(run.run_id, run.started_at))
     for run in ordered_runs:
         run_key = run_ids[run.experiment_id, run.run_id]
@@ -41,10 +43,13 @@ def fill_from_disk(conn: sqlite3.Connection, workspace: Path,
             previous = latest.get(job_key)
             if previous is None or _submitted(previous[2]) <= _submitted(entry.submitted_time):
                 latest[job_key] = membership
+            previous = latest_in.get((run.experiment_id, job_key))
+            if previous is None or _submitted(previous[2]) <= _submitted(entry.submitted_time):
+                latest_in[run.experiment_id, job_key] = membership
             tags.extend((job_key, run_key, key, *tag_columns(value)) for key, value in entry.tags.items())
             dependencies.update((entry.job_id, dep) for dep in entry.depends_on)
     with transaction(conn):
-        for table in ("job_dependencies", "job_tags", "job_runs", "jobs", "runs", "experiments"):
+        for table in ("job_dependencies", "job_tags", "job_experiments", "job_runs", "jobs", "runs", "experiments"):
             conn.execute(f"DELETE FROM {table}")
         conn.executemany(
             "INSERT INTO experiments VALUES (?)",
@@ -67,5 +72,8 @@ def fill_from_disk(conn: sqlite3.Connection, workspace: Path,
                          *last))
         conn.executemany("INSERT INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         conn.executemany("INSERT INTO job_runs VALUES (?, ?, ?, ?, ?)", memberships)
+        conn.executemany("INSERT INTO job_experiments VALUES (?, ?, ?, ?, ?)",
+                         [(experiment_id, job, run, submitted, tags)
+                          for (experiment_id, _), (job, run, submitted, _, tags) in latest_in.items()])
         conn.executemany("INSERT INTO job_tags VALUES (?, ?, ?, ?, ?, ?)", tags)
         conn.executemany("INSERT INTO job_dependencies VALUES (?, ?)", sorted(dependencies))

@@ -72,6 +72,11 @@ class WorkspaceIndex:
     def close(self) -> None:
         self._db.close()
 
+    def interrupt(self) -> None:
+        """Stop the query another thread is running on this index (it raises
+        ``sqlite3.OperationalError``); nothing if none runs."""
+        self._db.interrupt()
+
     def __enter__(self) -> WorkspaceIndex:
         return self
 

@@ -67,6 +67,14 @@ def jobs_submitted(conn: sqlite3.Connection, workspace: Path, experiment_id: str
                 "AND (run IS NULL OR COALESCE(submitted_time, -1) <= COALESCE(?, -1))",
                 (run_key, submitted, tags, job_key, submitted),
             )
+            # Likewise the experiment's row, read by its pages: the run that submitted it last.
+            conn.execute(
+                "INSERT INTO job_experiments VALUES (?, ?, ?, ?, ?) ON CONFLICT (experiment_id, job) "
+                "DO UPDATE SET run = excluded.run, submitted_time = excluded.submitted_time, tags = excluded.tags "
+                "WHERE job_experiments.run = excluded.run "
+                "OR COALESCE(job_experiments.submitted_time, -1) <= COALESCE(excluded.submitted_time, -1)",
+                (experiment_id, job_key, run_key, submitted, tags),
+            )
             conn.execute("DELETE FROM job_tags WHERE job = ? AND run = ?", (job_key, run_key))
             conn.executemany(
                 "INSERT INTO job_tags VALUES (?, ?, ?, ?, ?, ?)",
@@ -106,7 +114,7 @@ def forget_jobs(conn: sqlite3.Connection, job_ids: list[str]) -> int:
     """Remove jobs, their memberships, tags and own dependencies; how many the index knew."""
     keys = [(job_id,) for job_id in job_ids]
     with transaction(conn):
-        for table in ("job_tags", "job_runs"):
+        for table in ("job_tags", "job_runs", "job_experiments"):
             conn.executemany(f"DELETE FROM {table} WHERE job = (SELECT id FROM jobs WHERE job_id = ?)", keys)
         conn.executemany("DELETE FROM job_dependencies WHERE job_id = ?", keys)
         before = conn.total_changes

@@ -33,14 +33,16 @@ class ViewScreen(Screen[None]):
 
     def on_mount(self) -> None:
         # A screen opened under another one (the experiments under the jobs of --console EXP)
-        # loads when it shows: its query would only delay the one the user waits for.
-        if self.is_current:
+        # loads when it shows: its query would only delay the one the user waits for. Not
+        # ``is_current``: that is also true of a screen seen through the one above, which a screen
+        # still being mounted may seem to be.
+        if self.app.screen is self:
             self.reload()
         else:
             self.stale = True
 
     def on_screen_resume(self) -> None:
-        if self.stale:
+        if self.stale and self.app.screen is self:
             self.stale = False
             self.reload()
 

@@ -161,13 +161,15 @@ def _read_warnings(api: Any) -> list[Any]:
 
 class ExperimentsScreen(SortableTable):
     """Every experiment and its latest run: ``enter`` shows the run's jobs, ``u`` every run,
-    ``a`` its actions; the workspace's warnings (with the commands that fix them) show above."""
+    ``a`` its actions, ``v`` its services, ``o`` the orphan jobs of the workspace; the workspace's
+    warnings (with the commands that fix them) show above."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", "Jobs", show=True),
         Binding("u", "runs", "Runs"),
         Binding("v", "services", "Services"),
         Binding("a", "actions", "Actions"),
+        Binding("o", "orphans", "Orphans"),
     ]
     DEFAULT_CSS = """
     ExperimentsScreen #warnings { height: auto; padding: 0 1; color: $text; background: $warning 30%; }
@@ -260,6 +262,11 @@ class ExperimentsScreen(SortableTable):
         row = self.selected()
         if row is not None:
             self.app.push_screen(ActionsScreen(row.experiment_id, None))
+
+    def action_orphans(self) -> None:
+        from xpm_tui.screens.orphans import OrphansScreen
+
+        self.app.push_screen(OrphansScreen())
 
 
 class RunsScreen(SortableTable):

@@ -5,9 +5,11 @@ from __future__ import annotations
 import time
 from typing import Any, ClassVar, Optional
 
+import attrs
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Static
 
 from xpm_core.plugin import JobPage, JobSummary, RunSummary, WorkspaceAPIError
@@ -27,6 +29,9 @@ PAGE_SIZE = 100
 #: (column key, label) around the tag columns; a key is also what ``WorkspaceAPI.jobs`` sorts by.
 LEADING_COLUMNS = [("state", "State"), ("task", "Task"), ("job", "Job")]
 TRAILING_COLUMNS = [("submitted", "Submitted"), ("duration", "Duration")]
+#: Seconds the search box waits after a keystroke before querying: typing a filter queries once,
+#: not once per character (each query would hold the workspace thread the next one waits for).
+SEARCH_DEBOUNCE = 0.03
 #: Jobs that "kill all" asks the launchers about: those that may have a process.
 RUNNING_FILTER = '@state in ["running", "scheduled"]'
 
@@ -67,6 +72,12 @@ class JobsScreen(ViewScreen):
         self._run_stale = True
         #: The filter of the page on screen (what the table shows matches it).
         self.shown_filter: Optional[str] = None
+        #: (run id, filter) whose total and tag names ``page`` holds: another page or another
+        #: order of the same jobs does not count them again.
+        self._counted: Optional[tuple[str, str]] = None
+        #: The workspace changed: count again (the total on screen stays until then).
+        self._recount = False
+        self._search_timer: Optional[Timer] = None
 
     def compose(self) -> ComposeResult:
         yield Static(f"Experiment {self.experiment_id}", classes="title", id="title")
@@ -96,6 +107,7 @@ class JobsScreen(ViewScreen):
     def reload(self) -> None:
         """Reload the run (its counts, a newer run to follow) and the page: the workspace changed."""
         self._run_stale = True
+        self._recount = True
         super().reload()
 
     def reload_page(self) -> None:
@@ -105,9 +117,13 @@ class JobsScreen(ViewScreen):
     async def load(self) -> None:
         experiment_id, run_id, follow = self.experiment_id, self.run_id, self.follow_latest
         wanted_filter = self.filter
-        request = dict(filter=self.filter.strip() or None, sort=self.sort, descending=self.descending,
+        filter_text = self.filter.strip() or None
+        request = dict(filter=filter_text, sort=self.sort, descending=self.descending,
                        offset=self.page_offset, limit=PAGE_SIZE)
         known = None if self._run_stale else self.run
+        counted, previous, recount = self._counted, self.page, self._recount
+        # A count still running for an older filter or run is of no use any more: stop it.
+        self.backend.interrupt()
 
         def fetch(api: Any) -> tuple[Optional[RunSummary], Optional[JobPage], Optional[Exception]]:
             chosen = known
@@ -120,7 +136,9 @@ class JobsScreen(ViewScreen):
             if chosen is None:
                 return None, None, None
             try:
-                return chosen, api.jobs(experiment_id=experiment_id, run_id=chosen.run_id, **request), None
+                # The page only: counting the matches is a query of its own, made once per filter.
+                return chosen, api.jobs(experiment_id=experiment_id, run_id=chosen.run_id, count=False,
+                                        **request), None
             except WorkspaceAPIError as error:  # a filter being typed: shown in place
                 return chosen, None, error
 
@@ -139,14 +157,44 @@ class JobsScreen(ViewScreen):
             f"Experiment {experiment_id} · run {run.run_id} · ", status_text(run.status),
             f" · {run.hostname or '?'} · {counts_text(run.job_counts, run.job_count)}"))
         self.show_filter_error(error)
-        if page is not None:
-            if page.total and self.page_offset >= page.total:  # the page emptied (jobs cleaned, filter)
-                self.page_offset = max(0, (page.total - 1) // PAGE_SIZE * PAGE_SIZE)
-                self.reload_page()
-                return
-            self.page = page
-            self.render_page()
-            self.shown_filter = wanted_filter
+        if page is None:
+            return
+        selection = (run.run_id, wanted_filter)
+        if counted == selection and previous is not None:
+            # Another page or order of the same jobs: their total and tag names are known (and
+            # stay on screen while they are counted again, if the workspace changed).
+            page = attrs.evolve(page, total=previous.total, tag_names=previous.tag_names)
+            uncounted = recount
+        else:
+            # Shown at once with the tags of its own jobs, counted next: typing never waits for
+            # a count (a new keystroke interrupts it).
+            names = sorted({name for job in page.jobs for name in job.tags})
+            page = attrs.evolve(page, total=-1, tag_names=names)
+            uncounted = True
+        if self.show_page(page, wanted_filter) and uncounted:
+            await self.count(experiment_id, run.run_id, filter_text, selection)
+
+    def show_page(self, page: JobPage, shown_filter: str) -> bool:
+        """Show ``page``; False if it lies past the last job (jobs cleaned): another is loaded."""
+        if page.total > 0 and self.page_offset >= page.total:
+            self.page_offset = max(0, (page.total - 1) // PAGE_SIZE * PAGE_SIZE)
+            self.reload_page()
+            return False
+        self.page = page
+        self.render_page()
+        self.shown_filter = shown_filter
+        return True
+
+    async def count(self, experiment_id: str, run_id: str, filter: Optional[str], selection: tuple[str, str]) -> None:
+        """Count the jobs of the page on screen and list their tags, then show both."""
+        counted: JobPage = await self.backend.call(
+            lambda api: api.jobs(experiment_id=experiment_id, run_id=run_id, filter=filter, limit=0),
+            interruptible=True)
+        if self.page is None:
+            return
+        # (A newer load cancels this one at the await above: what follows is still current.)
+        self._counted, self._recount = selection, False
+        self.show_page(attrs.evolve(self.page, total=counted.total, tag_names=counted.tag_names), selection[1])
 
     def show_filter_error(self, error: Optional[Exception]) -> None:
         widget = self.query_one("#filter-error", Static)
@@ -187,7 +235,7 @@ class JobsScreen(ViewScreen):
         last = page.offset + len(page.jobs)
         label = dict(columns).get(self.sort, self.sort)
         self.query_one("#status", Static).update(
-            f"jobs {page.offset + 1 if page.jobs else 0}-{last} of {page.total}"
+            f"jobs {page.offset + 1 if page.jobs else 0}-{last} of {page.total if page.total >= 0 else '…'}"
             f"{' matching the filter' if self.filter.strip() else ''} · sorted by {label} "
             f"{'descending' if self.descending else 'ascending'} · n/p: next/previous page"
         )
@@ -214,7 +262,11 @@ class JobsScreen(ViewScreen):
     def on_input_changed(self, event: Input.Changed) -> None:
         self.filter = event.value
         self.page_offset = 0
-        self.reload_page()
+        # Typing never waits on the index: each keystroke restarts the wait, and only the filter
+        # typed last is queried (a newer load cancels an older one still waiting for the thread).
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        self._search_timer = self.set_timer(SEARCH_DEBOUNCE, self.reload_page)
 
     def on_input_submitted(self, _event: Input.Submitted) -> None:
         self.set_focus(self.table)
@@ -250,6 +302,8 @@ class JobsScreen(ViewScreen):
 
     def action_page(self, step: int) -> None:
         total = self.page.total if self.page else 0
+        if total < 0 and self.page is not None:  # not counted yet: a full page may have a next one
+            total = self.page.offset + len(self.page.jobs) + (1 if len(self.page.jobs) == PAGE_SIZE else 0)
         offset = self.page_offset + step * PAGE_SIZE
         if 0 <= offset < max(total, 1):
             self.page_offset = offset
