@@ -84,13 +84,24 @@ def _settings_defaults(workdir: Any) -> tuple[dict[str, str], int]:
 
 
 def _run_id(experiment_dir: Path) -> str:
-    """A fresh ``YYYYmmdd_HHMMSS[.N]`` under ``experiment_dir``."""
+    """A fresh ``YYYYmmdd_HHMMSS[.N]`` under ``experiment_dir``, after every run of the same second.
+
+    After every one, not only unused: a run pruned by the history (or deleted) in the same second
+    must not have its id given to a new run, which monitors and the index would take for it.
+    """
     base = time.strftime("%Y%m%d_%H%M%S")
-    candidate, counter = base, 0
-    while (experiment_dir / candidate).exists():
-        counter += 1
-        candidate = f"{base}.{counter}"
-    return candidate
+    try:
+        names = os.listdir(experiment_dir)
+    except FileNotFoundError:
+        names = []
+    counters = [-1]
+    for name in names:
+        if name == base:
+            counters.append(0)
+        elif name.startswith(base + ".") and name[len(base) + 1:].isdigit():
+            counters.append(int(name[len(base) + 1:]))
+    last = max(counters)
+    return base if last < 0 else f"{base}.{last + 1}"
 
 
 def _write_json(path: Path, content: Any) -> None:
