@@ -139,6 +139,15 @@ def forget_run(conn: sqlite3.Connection, experiment_id: str, run_id: str) -> boo
             "WHERE run = ?",
             (key,),
         )
+        # The experiment's pages: its other run that submitted the job last, or no row at all.
+        others = ("FROM job_runs m JOIN runs r ON r.id = m.run "
+                  "WHERE m.job = job_experiments.job AND r.experiment_id = job_experiments.experiment_id")
+        conn.execute(f"DELETE FROM job_experiments WHERE run = ? AND NOT EXISTS (SELECT 1 {others})", (key,))
+        conn.execute(
+            f"UPDATE job_experiments SET (run, submitted_time, tags) = (SELECT m.run, m.submitted_time, m.tags "
+            f"{others} ORDER BY COALESCE(m.submitted_time, -1) DESC LIMIT 1) WHERE run = ?",
+            (key,),
+        )
         conn.execute("DELETE FROM runs WHERE id = ?", (key,))
         conn.execute("DELETE FROM experiments WHERE experiment_id = ? AND NOT EXISTS "
                      "(SELECT 1 FROM runs WHERE experiment_id = ?)", (experiment_id, experiment_id))
