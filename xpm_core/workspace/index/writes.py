@@ -145,7 +145,7 @@ def forget_run(conn: sqlite3.Connection, experiment_id: str, run_id: str) -> boo
         conn.execute(f"DELETE FROM job_experiments WHERE run = ? AND NOT EXISTS (SELECT 1 {others})", (key,))
         conn.execute(
             f"UPDATE job_experiments SET (run, submitted_time, tags) = (SELECT m.run, m.submitted_time, m.tags "
-            f"{others} ORDER BY COALESCE(m.submitted_time, -1) DESC LIMIT 1) WHERE run = ?",
+            f"{others} ORDER BY COALESCE(m.submitted_time, -1) DESC, m.run DESC LIMIT 1) WHERE run = ?",
             (key,),
         )
         conn.execute("DELETE FROM runs WHERE id = ?", (key,))
