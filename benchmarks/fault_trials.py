@@ -160,8 +160,10 @@ def driver_kills(root: Path, count: int, rng: random.Random) -> dict[str, int]:
         driver.wait()
         # Right after the kill: no job reported RUNNING with a dead process, no WAITING job and
         # no "running" run once a reader has looked (the run's driver is gone).
-        states = trial.job_states()
+        # Jobs outlive their driver: one may end while `jobs list` runs. Its processes are
+        # counted before the listing, so that a job seen alive then may be listed RUNNING.
         alive = sum(_alive(pid) for pid in _pids(trial.workspace))
+        states = trial.job_states()
         totals["wrong"] += max(0, states.count("RUNNING") - alive) + states.count("WAITING")
         if trial.run_status("xp") == "running":
             totals["wrong"] += 1
