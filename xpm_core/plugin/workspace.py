@@ -510,7 +510,7 @@ class WorkspaceAPI:
                         next_offset=start + cut, size=total, text=data[:cut].decode("utf-8", errors="replace"),
                         finished=record.state.finished)
 
-    # ---- actions ---------------------------------------------------------------------------------
+    # ---- kill and clean (what `xpm jobs kill/clean` do) -----------------------------------------
 
     def kill(self, references: Iterable[str], *, perform: bool = False) -> list[ActionOutcome]:
         """Kill the running jobs among ``references`` through their launchers (a dry run unless ``perform``).
