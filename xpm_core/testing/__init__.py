@@ -18,6 +18,9 @@ _LAZY_EXPORTS = {
     "SerializerContract": "xpm_core.testing.serializer_contract",
     "Contract": "xpm_core.testing.contract_base",
     "write_distribution": "xpm_core.testing.distributions",
+    "served_workspace": "xpm_core.testing.services",
+    "free_port": "xpm_core.testing.services",
+    "url_answers": "xpm_core.testing.services",
 }
 
 __all__ = list(_LAZY_EXPORTS)
@@ -30,6 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from xpm_core.testing.launcher_contract import LauncherContract
     from xpm_core.testing.monitor_contract import MonitorContract
     from xpm_core.testing.serializer_contract import SerializerContract
+    from xpm_core.testing.services import free_port, served_workspace, url_answers
 
 
 __getattr__ = lazy_getattr(__name__, _LAZY_EXPORTS)

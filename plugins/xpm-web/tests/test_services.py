@@ -3,85 +3,21 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import urllib.request
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
+from xpm_core.testing import free_port, served_workspace, url_answers
 from xpm_web.access import CSRF_HEADER, csrf_token
 
 TOKEN = "test-token-0123456789"
-PLAN = '''
-import sys
-from pathlib import Path
-from xpm_core import Task, experiment
-from xpm_core.scheduler.services import ProcessWebService, wait_for_port
-
-
-class Files(ProcessWebService):
-    id = "files"
-
-    def __init__(self, directory: Path, port: int):
-        super().__init__()
-        self.directory, self.port = directory, port
-
-    def description(self):
-        return "the run's files"
-
-    def state_dict(self):
-        return {"directory": self.directory, "port": self.port}
-
-    def _build_command(self):
-        return [sys.executable, "-m", "http.server", str(self.port), "--bind", "127.0.0.1",
-                "--directory", str(self.directory)]
-
-    def _wait_for_ready(self):
-        wait_for_port("127.0.0.1", self.port, process=self.process)
-        return f"http://127.0.0.1:{self.port}/"
-
-
-class Hello(Task):
-    def execute(self):
-        print("hello")
-
-
-if __name__ == "__main__":
-    with experiment(sys.argv[1], "served") as xp:
-        Hello.C().submit()
-        xp.add_service(Files(Path(sys.argv[3]), int(sys.argv[2])))
-'''
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
-
-
 @pytest.fixture
 def served(tmp_path: Path) -> tuple[Path, int]:
     """A workspace whose run ``served`` registered the service ``files``; and its port."""
-    (tmp_path / "plan.py").write_text(PLAN)
-    directory = tmp_path / "served"
-    directory.mkdir()
-    (directory / "page.txt").write_text("served page")
-    workspace, port = tmp_path / "workspace", free_port()
-    result = subprocess.run([sys.executable, str(tmp_path / "plan.py"), str(workspace), str(port), str(directory)],
-                            capture_output=True, text=True, cwd=tmp_path, timeout=120)
-    assert result.returncode == 0, result.stderr
-    return workspace, port
+    return served_workspace(tmp_path)
 
 
 @pytest.fixture
@@ -106,13 +42,13 @@ def test_a_runs_services_are_listed_started_and_stopped(client: Any, served: tup
 
     target = {"experiment": "served", "run": "latest", "service": "files"}
     refused = client.post("/api/services/start", json=target)  # no CSRF header: not from the page
-    assert refused.status_code == 403 and not answers(url)
+    assert refused.status_code == 403 and not url_answers(url)
 
     headers = {CSRF_HEADER: csrf_token(TOKEN)}
     started = client.post("/api/services/start", json=target, headers=headers)
     assert started.status_code == 200, started.get_json()
     try:
-        assert started.get_json()["service"]["state"] == "RUNNING" and answers(url + "page.txt")
+        assert started.get_json()["service"]["state"] == "RUNNING" and url_answers(url + "page.txt")
         (listed,) = client.get("/api/experiments/served/runs/latest/services").get_json()["services"]
         assert listed["state"] == "RUNNING" and listed["url"] == url
         page = client.get("/experiments/served/runs/latest/services").get_data(as_text=True)
@@ -120,7 +56,7 @@ def test_a_runs_services_are_listed_started_and_stopped(client: Any, served: tup
     finally:
         stopped = client.post("/api/services/stop", json=target, headers=headers)
     assert stopped.status_code == 200 and stopped.get_json()["service"]["state"] == "STOPPED"
-    assert not answers(url)
+    assert not url_answers(url)
 
 
 def test_the_run_page_links_its_services_and_errors_are_404(client: Any) -> None:
@@ -176,11 +112,11 @@ def test_a_service_is_started_and_stopped_from_its_page_in_chromium(served: tupl
         browser.find_element(By.CSS_SELECTOR, 'button[data-action="start"]').click()
         until(lambda: state() == "RUNNING", "the service running")
         link = browser.execute_script("return document.querySelector('tr[data-service=\"files\"] a').href")
-        assert link == service_url and answers(service_url)
+        assert link == service_url and url_answers(service_url)
         browser.find_element(By.CSS_SELECTOR, 'button[data-action="stop"]').click()
         WebDriverWait(browser, 10).until(lambda driver: driver.switch_to.alert).accept()  # "Stop the service files?"
         until(lambda: state() == "STOPPED", "the service stopped")
-        assert not answers(service_url)
+        assert not url_answers(service_url)
     finally:
         monitor.terminate()
         monitor.wait(15)
