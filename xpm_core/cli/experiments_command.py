@@ -78,7 +78,8 @@ def _plugin_commands() -> dict[str, CommandType]:
 @click.option("--workspace", "workspace_id", metavar="ID", help="A workspace of settings.yaml, by id (for every sub-command).")
 @click.pass_context
 def experiments_group(ctx: click.Context, workdir: Optional[str], workspace_id: Optional[str]) -> None:
-    """Manage the experiments of a workspace: list them, rebuild the index, copy them elsewhere.
+    """Manage the experiments of a workspace: list and monitor them, rebuild the index, copy them
+    elsewhere, prune their history, start their services and run their actions.
 
     --workdir/--workspace may come before the sub-command (as in experimaestro) or after it;
     before "copy", they name the workspace to copy from.

@@ -23,7 +23,7 @@ def xpm_commands() -> Iterator[CommandType]:
     yield CommandType(
         name="experiments",
         factory="xpm_core.cli.experiments_command:experiments_group",
-        summary="List, synchronize, copy and monitor the experiments of a workspace.",
+        summary="List, monitor, copy and prune the experiments of a workspace; their services and actions.",
     )
     yield CommandType(
         name="orphans",
