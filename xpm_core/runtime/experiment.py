@@ -438,6 +438,10 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
         if self.launcher is None and request.launcher is None:
             self.launcher = _default_launcher()  # built once: settings.yaml is read once
         launcher = request.launcher or self.launcher
+        if self.run_mode is RunMode.NORMAL:
+            from xpm_core.runtime.scheduler import warm_up_launcher
+
+            warm_up_launcher(launcher)  # e.g. the fork server starts while the job is prepared
         max_retries = request.max_retries if request.max_retries is not None else self.max_retries
         transient = TransientMode.of(request.transient)
         job = Job(task, workspace=self.workspace, launcher=launcher, max_retries=max_retries, transient=transient)

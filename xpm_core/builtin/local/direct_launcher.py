@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING, ClassVar, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, ClassVar, Mapping, Sequence
 
 import attrs
 
@@ -66,6 +66,19 @@ class DirectLauncher(Launcher):
 
     def __repr__(self) -> str:
         return f"DirectLauncher({self.connector!r}, max_running={self._max_running})"
+
+    def warm_up(self) -> None:
+        """A job is about to be submitted: let the connector get ready to start it (the local
+        one starts its fork server) while the job's configuration is sealed and its folder written."""
+        warm_up = getattr(self.connector, "warm_up", None)
+        if warm_up is not None:
+            warm_up()
+
+    def on_process_end(self, listener: Callable[[], None]) -> bool:
+        """Have ``listener()`` called (from any thread) when the connector learns that one of its
+        processes ended; ``False`` when it cannot tell (the poller then only polls)."""
+        subscribe = getattr(self.connector, "on_process_end", None)
+        return bool(subscribe(listener)) if subscribe is not None else False
 
     async def submit(self, launch: JobLaunch) -> ProcessRef:
         pid, start = await asyncio.to_thread(

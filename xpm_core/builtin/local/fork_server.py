@@ -26,7 +26,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from xpm_core.plugin.connector import PathLike, ProcessInfo
 
@@ -73,6 +73,22 @@ class ForkServer:
         self._forked: dict[int, str | None] = {}
         self._exits: dict[int, int] = {}
         self._connected = False
+        # Called by the reader thread when a child's end is reported (or the zygote goes):
+        # the scheduler's poller looks at once instead of at its next interval.
+        self._exit_listeners: list[Callable[[], None]] = []
+
+    def warm_up(self) -> None:
+        """Start the zygote now (at an experiment's first job), so that it has preloaded the job
+        runtime by the time that job's folder is written; a no-op once started or broken."""
+        with self._request_lock:
+            if not self._broken and self._process is None:
+                self._start()
+
+    def add_exit_listener(self, listener: Callable[[], None]) -> None:
+        """Have ``listener()`` called (in the reader thread; it must not block) whenever a forked
+        child's end is reported, and when the zygote stops reporting."""
+        with self._state_lock:
+            self._exit_listeners.append(listener)
 
     def spawn(
         self, args: Sequence[str], *, cwd: PathLike, env: Mapping[str, str], stdout: PathLike, stderr: PathLike
@@ -211,7 +227,9 @@ class ForkServer:
                         # Recorded here, before any exit report of that pid can be read.
                         self._forked[message["pid"]] = message["start"]
                         self._exits.pop(message["pid"], None)  # an earlier child had this pid
-                if "exit" not in message:
+                if "exit" in message:
+                    self._notify_exit()
+                else:
                     self._answers.put(message)
         except Exception as exc:  # a garbled line: the zygote cannot be trusted any more
             logger.warning("unreadable answer from the fork server (%s): stopping it", exc)
@@ -222,6 +240,16 @@ class ForkServer:
                 self._connected = False
             self._break(f"it ended with exit code {code}")
             self._answers.put(_GONE)
+            self._notify_exit()  # its unreported children are now asked about another way
+
+    def _notify_exit(self) -> None:
+        with self._state_lock:
+            listeners = list(self._exit_listeners)
+        for listener in listeners:
+            try:
+                listener()
+            except Exception as exc:  # e.g. the listener's event loop is closed: the reader goes on
+                logger.debug("exit listener %r failed: %s", listener, exc)
 
 
 _server: ForkServer | None = None
