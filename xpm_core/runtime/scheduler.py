@@ -155,17 +155,6 @@ class Poller:
         return {path: read[path] if path in read else (unread or {}).get(path) for path in wanted}
 
 
-def warm_up_launcher(launcher: Launcher) -> None:
-    """A job is about to be submitted to ``launcher``: let it get ready to start it (the direct
-    launcher on the local machine starts its fork server) while the job is sealed and written."""
-    warm_up = getattr(launcher, "warm_up", None)
-    if warm_up is not None:
-        try:
-            warm_up()
-        except Exception as exc:  # only an optimisation: the job starts the usual way
-            logger.debug("warming up %r failed: %s", launcher, exc)
-
-
 class Scheduler:
     """One per driver process, shared by all its experiments (a job is run once per workspace)."""
 

@@ -18,6 +18,7 @@ and ``sys.orig_argv``; everything a script can observe otherwise is as for ``pyt
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
@@ -175,10 +176,24 @@ class ForkServer:
             return False
         self._process = process
         self._startup_env = _startup_variables(environ)
+        atexit.register(self._stop_if_unused, os.getpid())
         with self._state_lock:
             self._connected = True
         threading.Thread(target=self._read, args=(process,), name="xpm-fork-server", daemon=True).start()
         return True
+
+    def _stop_if_unused(self, driver: int) -> None:
+        """At the driver's exit: stop a zygote that never forked a job (started for an experiment
+        that submitted none) rather than let it finish preloading; one that did leaves at EOF."""
+        if os.getpid() != driver:
+            return  # a forked copy of the driver exiting: the zygote is the driver's
+        if not self._request_lock.acquire(blocking=False):
+            return  # a request is under way: the zygote may be forking a job
+        try:
+            if self._next_id == 0 and self._process is not None:
+                self._process.kill()
+        finally:
+            self._request_lock.release()
 
     def _ask(self, request: dict[str, Any]) -> dict[str, Any] | None:
         """Send a request and wait for its answer; ``None`` when the zygote is gone."""
@@ -263,6 +278,12 @@ def server() -> ForkServer:
         if _server is None:
             _server = ForkServer()
         return _server
+
+
+def warm_up_default() -> None:
+    """Start this process's zygote now when the fork server is enabled (see :meth:`ForkServer.warm_up`)."""
+    if enabled():
+        server().warm_up()
 
 
 def existing_server() -> ForkServer | None:
