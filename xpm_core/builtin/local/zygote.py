@@ -13,10 +13,11 @@ line, on its standard input, and answers on its standard output:
 
 The forked child starts a new session, changes directory, sends its output to the job's files
 (appended), takes the job's environment and runs the script as ``python SCRIPT ARGS...`` would:
-as ``__main__``, with ``sys.argv`` and ``sys.path[0]`` set, and with exceptions, ``SystemExit``,
-``atexit`` and non-daemon threads left to the interpreter, so exit codes are those of a fresh
-process. The zygote exits when its standard input closes (the driver died or finished); jobs
-keep running. It stays single-threaded: forking is only safe then.
+as ``__main__``, with ``sys.argv`` and ``sys.path[0]`` set, and with exceptions and
+``SystemExit`` left to the interpreter, so exit codes are those of a fresh process. A plain exit
+status (what job scripts end with) leaves without the interpreter's teardown, after joining
+non-daemon threads, running ``atexit`` handlers and flushing open files (:func:`_exit_quickly`). The zygote exits when its standard input
+closes (the driver died or finished); jobs keep running. It stays single-threaded: forking is only safe then.
 """
 
 from __future__ import annotations
