@@ -195,6 +195,11 @@ class LocalConnector(Connector):
         fork_server.server().add_exit_listener(listener)
         return True
 
+    def reports_end(self, pid: int, start: str | None) -> bool:
+        """Whether the end of ``pid`` will be told to :meth:`on_process_end` listeners (forked by the fork server)."""
+        server = fork_server.existing_server()
+        return server is not None and server.info(pid, start) is not None
+
     def process_info(self, pid: int, start: str | None) -> ProcessInfo:
         server = fork_server.existing_server()
         forked = server.info(pid, start) if server is not None else None
