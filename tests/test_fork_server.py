@@ -134,6 +134,7 @@ ENDINGS = {
     "unflushed_output": "import sys; sys.stdout.write('no newline, never flushed')",
     "file_left_open": "stream = open(1, 'w', closefd=False); stream.write('through a second stream, left open')",
     "exit_code_out_of_range": "raise SystemExit(300)",
+    "stdout_replaced": "import io, sys; sys.__stdout__.write('to the real stdout'); sys.stdout = io.StringIO()",
 }
 EXIT_CODES = {"exit_code": 3, "exit_code_out_of_range": 300 & 0xFF, "exception": 1, "exit_message": 1}
 
@@ -149,7 +150,7 @@ def test_a_forked_job_ends_as_a_fresh_interpreter_would(tmp_path, ending):
         outcomes.append((info.exit_code, (folder / "ending.out").read_text(), stderr[-1:]))
     assert outcomes[0] == outcomes[1]
     assert outcomes[0][0] == EXIT_CODES.get(ending, 0)
-    if ending in ("unflushed_output", "file_left_open"):
+    if ending in ("unflushed_output", "file_left_open", "stdout_replaced"):
         assert outcomes[0][1]  # the output was written, not lost
 
 

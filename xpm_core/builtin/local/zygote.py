@@ -210,7 +210,9 @@ def _exit_quickly(status: int) -> None:
             with contextlib.suppress(Exception):
                 if not obj.closed and obj.writable():
                     obj.flush()
-    for stream in (sys.stdout, sys.stderr):
+    # The original streams too, should the script have replaced them (they were created before
+    # gc.freeze(), so the scan above does not list them).
+    for stream in dict.fromkeys((sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__)):
         try:
             if stream is not None and not stream.closed:
                 stream.flush()
