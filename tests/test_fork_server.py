@@ -140,7 +140,8 @@ EXIT_CODES = {"exit_code": 3, "exit_code_out_of_range": 300 & 0xFF, "exception":
 
 
 @pytest.mark.parametrize("ending", sorted(ENDINGS))
-def test_a_forked_job_ends_as_a_fresh_interpreter_would(tmp_path, ending):
+def test_a_forked_job_ends_as_a_fresh_interpreter_would(tmp_path, ending, monkeypatch):
+    monkeypatch.delenv("PYTHONUNBUFFERED", raising=False)  # output buffered, as users have it
     outcomes = []
     for forked in (True, False):
         folder = tmp_path / ("forked" if forked else "fresh")
