@@ -130,11 +130,18 @@ ENDINGS = {
         atexit.register(lambda: print("atexit ran", flush=True))
         threading.Thread(target=lambda: (time.sleep(0.3), print("thread joined", flush=True))).start()
     """,
+    # A forked job leaves without the interpreter's teardown: what that would flush must be written.
+    "unflushed_output": "import sys; sys.stdout.write('no newline, never flushed')",
+    "file_left_open": "stream = open(1, 'w', closefd=False); stream.write('through a second stream, left open')",
+    "exit_code_out_of_range": "raise SystemExit(300)",
+    "stdout_replaced": "import io, sys; sys.__stdout__.write('to the real stdout'); sys.stdout = io.StringIO()",
 }
+EXIT_CODES = {"exit_code": 3, "exit_code_out_of_range": 300 & 0xFF, "exception": 1, "exit_message": 1}
 
 
 @pytest.mark.parametrize("ending", sorted(ENDINGS))
-def test_a_forked_job_ends_as_a_fresh_interpreter_would(tmp_path, ending):
+def test_a_forked_job_ends_as_a_fresh_interpreter_would(tmp_path, ending, monkeypatch):
+    monkeypatch.delenv("PYTHONUNBUFFERED", raising=False)  # output buffered, as users have it
     outcomes = []
     for forked in (True, False):
         folder = tmp_path / ("forked" if forked else "fresh")
@@ -143,7 +150,9 @@ def test_a_forked_job_ends_as_a_fresh_interpreter_would(tmp_path, ending):
         stderr = (folder / "ending.err").read_text().splitlines()
         outcomes.append((info.exit_code, (folder / "ending.out").read_text(), stderr[-1:]))
     assert outcomes[0] == outcomes[1]
-    assert outcomes[0][0] == (0 if ending == "threads_and_atexit" else 3 if ending == "exit_code" else 1)
+    assert outcomes[0][0] == EXIT_CODES.get(ending, 0)
+    if ending in ("unflushed_output", "file_left_open", "stdout_replaced"):
+        assert outcomes[0][1]  # the output was written, not lost
 
 
 class TestDirectLauncherThroughTheForkServer(LauncherContract):

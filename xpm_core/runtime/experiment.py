@@ -268,6 +268,7 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
                 # A remote host that cannot run jobs (unreachable, key refused, no interpreter)
                 # is one error now, before the run is opened and any job submitted.
                 self.launcher.connector.interpreter()
+            self._warm_up_launcher()
             if self.keywords.register_signals:
                 self._catch_termination()
             self._open_run()
@@ -278,6 +279,16 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
         experiment._current.append(self)
         self._stack.callback(experiment._current.remove, self)
         return self
+
+    def _warm_up_launcher(self) -> None:
+        """Start what starts jobs (the local fork server) now, while the run is opened and the
+        first tasks are built: it is then ready by the time the first job folder is written."""
+        from xpm_core.runtime.job_warm_up import warm_up_default_launcher, warm_up_launcher
+
+        if self.launcher is not None:
+            warm_up_launcher(self.launcher)
+        else:  # no settings file: jobs go to the default launcher, direct on this machine
+            warm_up_default_launcher()
 
     def _open_run(self) -> None:
         from xpm_core.runtime.notifier import Notifiers
@@ -438,6 +449,10 @@ class experiment:  # noqa: N801 - experimaestro's name, used as a context manage
         if self.launcher is None and request.launcher is None:
             self.launcher = _default_launcher()  # built once: settings.yaml is read once
         launcher = request.launcher or self.launcher
+        if self.run_mode is RunMode.NORMAL:
+            from xpm_core.runtime.job_warm_up import warm_up_launcher
+
+            warm_up_launcher(launcher)  # at once when ready; a launcher given to one task starts here
         max_retries = request.max_retries if request.max_retries is not None else self.max_retries
         transient = TransientMode.of(request.transient)
         job = Job(task, workspace=self.workspace, launcher=launcher, max_retries=max_retries, transient=transient)

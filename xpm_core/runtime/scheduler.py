@@ -50,6 +50,26 @@ class Poller:
         self._task: asyncio.Task[None] | None = None
         #: Whether the launcher's poll reads the files of the jobs it sees ended in its own query.
         self._poll_reads_files = poll_reads_files(launcher)
+        #: Set (from any thread) when the launcher reports that a process ended: the next poll
+        #: then comes at once rather than after the interval (``None`` until the poller runs).
+        self._wake: asyncio.Event | None = None
+
+    def _listen_for_ends(self) -> None:
+        """Subscribe, once, to the launcher's end reports when it has them (the direct launcher's
+        fork server): a job's slot goes to the next job as soon as it ends."""
+        if self._wake is not None:
+            return
+        wake = self._wake = asyncio.Event()
+        subscribe = getattr(self.launcher, "on_process_end", None)
+        if subscribe is not None:
+            loop = asyncio.get_running_loop()
+            subscribe(lambda: loop.call_soon_threadsafe(wake.set))
+
+    async def _sleep(self, seconds: float) -> None:
+        """Wait ``seconds``, or less when the launcher reports that a process ended meanwhile."""
+        assert self._wake is not None
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
 
     async def follow(
         self, ref: ProcessRef, on_state: Callable[[ProcessState], None], files: Sequence[str] = ()
@@ -68,7 +88,10 @@ class Poller:
         return await future
 
     async def _run(self) -> None:
+        self._listen_for_ends()
+        assert self._wake is not None
         while self._watched:
+            self._wake.clear()  # an end reported from now on is seen by the next poll at the latest
             try:
                 states = await self._poll()
             except Exception as exc:  # a batch system hiccup: the jobs are unknown, not failed
@@ -90,7 +113,7 @@ class Poller:
                 else:
                     on_state(state)
             if self._watched:
-                await asyncio.sleep(Scheduler.polling_interval or self.launcher.poll_interval)
+                await self._sleep(Scheduler.polling_interval or self.launcher.poll_interval)
 
     async def _poll(self) -> dict[str, ProcessState]:
         """The launcher's answer for every watched job, asking it for their files if it can."""

@@ -21,7 +21,7 @@ def configured_lock_mode(workdir: Any) -> str | None:
     """The workspace's ``lock_mode`` in settings.yaml (None: not set)."""
     if hasattr(workdir, "lock_mode"):  # a WorkspaceSettings: no need to read the file
         return workdir.lock_mode
-    from xpm_core.settings.settings_file import settings_path
+    from xpm_core.settings.directory import settings_path  # not settings_file: it imports YAML
 
     if not settings_path().exists():  # importing and parsing YAML costs: only when there is a file
         return None

@@ -16,7 +16,7 @@ import subprocess
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any, BinaryIO, ContextManager, Iterator, Mapping, Sequence
+from typing import Any, BinaryIO, Callable, ContextManager, Iterator, Mapping, Sequence
 
 from xpm_core.builtin.local import fork_server
 from xpm_core.local_host import file_lock, process_alive, process_start_stamp
@@ -181,6 +181,24 @@ class LocalConnector(Connector):
         with _children_lock:
             _children[process.pid] = (process, start)
         return process.pid, start
+
+    def warm_up(self) -> None:
+        """Get ready to start job scripts: start the fork server's zygote now, in the background."""
+        if fork_server.enabled():
+            fork_server.server().warm_up()
+
+    def on_process_end(self, listener: Callable[[], None]) -> bool:
+        """Have ``listener()`` called (from another thread) when a job the fork server started
+        ends; ``False`` when ends are not reported (every local process is then polled)."""
+        if not fork_server.enabled():
+            return False
+        fork_server.server().add_exit_listener(listener)
+        return True
+
+    def reports_end(self, pid: int, start: str | None) -> bool:
+        """Whether the end of ``pid`` will be told to :meth:`on_process_end` listeners (forked by the fork server)."""
+        server = fork_server.existing_server()
+        return server is not None and server.info(pid, start) is not None
 
     def process_info(self, pid: int, start: str | None) -> ProcessInfo:
         server = fork_server.existing_server()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING, ClassVar, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, ClassVar, Mapping, Sequence
 
 import attrs
 
@@ -45,6 +45,9 @@ class DirectLauncher(Launcher):
     # started (time.monotonic()), by pid. Shared by all instances: jobs of several launcher
     # objects are followed by one poller, which asks the first of them for the interval.
     _started: ClassVar[dict[str, float]] = {}
+    # Those of them whose end the connector reports (forked by the fork server): the poller is
+    # woken at their end, so they need no frequent polling.
+    _reported: ClassVar[set[str]] = set()
 
     def __init__(self, connector: Connector | None = None, *, max_running: int | None = None) -> None:
         super().__init__(connector)
@@ -54,10 +57,12 @@ class DirectLauncher(Launcher):
 
     @property
     def poll_interval(self) -> float:  # type: ignore[override]
-        """Seconds until the next poll: a tenth of the youngest running job's age, within bounds."""
-        if not self._started:
+        """Seconds until the next poll: a tenth of the youngest running job's age, within bounds
+        (jobs whose end the connector reports, which wakes the poller, do not count)."""
+        polled = [started for pid, started in self._started.items() if pid not in self._reported]
+        if not polled:
             return self.max_poll_interval
-        age = time.monotonic() - max(self._started.values())
+        age = time.monotonic() - max(polled)
         return min(self.max_poll_interval, max(self.min_poll_interval, age / 10))
 
     @property
@@ -66,6 +71,19 @@ class DirectLauncher(Launcher):
 
     def __repr__(self) -> str:
         return f"DirectLauncher({self.connector!r}, max_running={self._max_running})"
+
+    def warm_up(self) -> None:
+        """A job is about to be submitted: let the connector get ready to start it (the local
+        one starts its fork server) while the job's configuration is sealed and its folder written."""
+        warm_up = getattr(self.connector, "warm_up", None)
+        if warm_up is not None:
+            warm_up()
+
+    def on_process_end(self, listener: Callable[[], None]) -> bool:
+        """Have ``listener()`` called (from any thread) when the connector learns that one of its
+        processes ended; ``False`` when it cannot tell (the poller then only polls)."""
+        subscribe = getattr(self.connector, "on_process_end", None)
+        return bool(subscribe(listener)) if subscribe is not None else False
 
     async def submit(self, launch: JobLaunch) -> ProcessRef:
         pid, start = await asyncio.to_thread(
@@ -77,6 +95,9 @@ class DirectLauncher(Launcher):
             stderr=launch.stderr,
         )
         self._started[str(pid)] = time.monotonic()
+        reports_end = getattr(self.connector, "reports_end", None)
+        if reports_end is not None and reports_end(pid, start):
+            self._reported.add(str(pid))
         return self.process_ref(launch, str(pid), start=start)
 
     async def poll(
@@ -112,6 +133,7 @@ class DirectLauncher(Launcher):
         for ref_id, state in states.items():  # here, in the loop's thread, as poll_interval reads
             if state.status is ProcessStatus.FINISHED:
                 self._started.pop(ref_id, None)
+                self._reported.discard(ref_id)
         return states
 
     async def cancel(self, ref: ProcessRef) -> None:

@@ -3,8 +3,11 @@
 Starting a job with ``python NAME.py`` costs an interpreter start-up plus importing the job
 runtime (``xpm_core.run``, the ``params.json`` reader), most of a trivial job's time. The
 local connector instead asks a zygote (:mod:`xpm_core.builtin.local.zygote`), started once per
-driver at the first job, to fork a child that has those modules already imported. The zygote
-reaps its children and reports their exit codes, so they are known as for ``Popen`` children.
+driver, to fork a child that has those modules already imported. It starts when an experiment
+opens (or at the first job), so that its ~50 ms of preloading overlap the run's set-up; one that
+forked nothing is stopped at the driver's exit. The zygote reaps its children and reports their
+exit codes, so they are known as for ``Popen`` children, and each report wakes the scheduler's
+poller (:meth:`ForkServer.add_exit_listener`): a job's slot is free as soon as it ends.
 
 Only commands ``(sys.executable, SCRIPT.py, *args)`` go through it (what job folders contain),
 and only while the job's interpreter start-up variables (``PYTHON*``, ``LD_*``) are those the
@@ -13,11 +16,14 @@ zygote started with. Whenever it cannot be used — it failed to start or died, 
 starts the process with ``Popen`` as before. A zygote that died is not restarted.
 
 Differences from a fresh interpreter: jobs share the zygote's hash seed (``PYTHONHASHSEED``)
-and ``sys.orig_argv``; everything a script can observe otherwise is as for ``python SCRIPT``.
+and ``sys.orig_argv``, and a job ending with a plain exit status skips the interpreter's
+teardown (objects still alive then are not destroyed: their ``__del__`` does not run; files
+left open are flushed); everything a script can observe otherwise is as for ``python SCRIPT``.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
@@ -26,7 +32,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from xpm_core.plugin.connector import PathLike, ProcessInfo
 
@@ -58,7 +64,7 @@ def _startup_variables(env: Mapping[str, str]) -> dict[str, str]:
 
 
 class ForkServer:
-    """One zygote, started at the first ``spawn``; thread-safe."""
+    """One zygote, started by :meth:`warm_up` or the first ``spawn``; thread-safe."""
 
     def __init__(self) -> None:
         self._request_lock = threading.Lock()  # one request at a time: answers come in order
@@ -73,6 +79,22 @@ class ForkServer:
         self._forked: dict[int, str | None] = {}
         self._exits: dict[int, int] = {}
         self._connected = False
+        # Called by the reader thread when a child's end is reported (or the zygote goes):
+        # the scheduler's poller looks at once instead of at its next interval.
+        self._exit_listeners: list[Callable[[], None]] = []
+
+    def warm_up(self) -> None:
+        """Start the zygote now (when an experiment opens), so that it has preloaded the job
+        runtime by the time the first job folder is written; a no-op once started or broken."""
+        with self._request_lock:
+            if not self._broken and self._process is None:
+                self._start()
+
+    def add_exit_listener(self, listener: Callable[[], None]) -> None:
+        """Have ``listener()`` called (in the reader thread; it must not block) whenever a forked
+        child's end is reported, and when the zygote stops reporting."""
+        with self._state_lock:
+            self._exit_listeners.append(listener)
 
     def spawn(
         self, args: Sequence[str], *, cwd: PathLike, env: Mapping[str, str], stdout: PathLike, stderr: PathLike
@@ -159,10 +181,24 @@ class ForkServer:
             return False
         self._process = process
         self._startup_env = _startup_variables(environ)
+        atexit.register(self._stop_if_unused, os.getpid())
         with self._state_lock:
             self._connected = True
         threading.Thread(target=self._read, args=(process,), name="xpm-fork-server", daemon=True).start()
         return True
+
+    def _stop_if_unused(self, driver: int) -> None:
+        """At the driver's exit: stop a zygote that never forked a job (started for an experiment
+        that submitted none) rather than let it finish preloading; one that did leaves at EOF."""
+        if os.getpid() != driver:
+            return  # a forked copy of the driver exiting: the zygote is the driver's
+        if not self._request_lock.acquire(blocking=False):
+            return  # a request is under way: the zygote may be forking a job
+        try:
+            if self._next_id == 0 and self._process is not None:
+                self._process.kill()
+        finally:
+            self._request_lock.release()
 
     def _ask(self, request: dict[str, Any]) -> dict[str, Any] | None:
         """Send a request and wait for its answer; ``None`` when the zygote is gone."""
@@ -211,7 +247,9 @@ class ForkServer:
                         # Recorded here, before any exit report of that pid can be read.
                         self._forked[message["pid"]] = message["start"]
                         self._exits.pop(message["pid"], None)  # an earlier child had this pid
-                if "exit" not in message:
+                if "exit" in message:
+                    self._notify_exit()
+                else:
                     self._answers.put(message)
         except Exception as exc:  # a garbled line: the zygote cannot be trusted any more
             logger.warning("unreadable answer from the fork server (%s): stopping it", exc)
@@ -222,6 +260,16 @@ class ForkServer:
                 self._connected = False
             self._break(f"it ended with exit code {code}")
             self._answers.put(_GONE)
+            self._notify_exit()  # its unreported children are now asked about another way
+
+    def _notify_exit(self) -> None:
+        with self._state_lock:
+            listeners = list(self._exit_listeners)
+        for listener in listeners:
+            try:
+                listener()
+            except Exception as exc:  # e.g. the listener's event loop is closed: the reader goes on
+                logger.debug("exit listener %r failed: %s", listener, exc)
 
 
 _server: ForkServer | None = None
@@ -229,12 +277,18 @@ _server_lock = threading.Lock()
 
 
 def server() -> ForkServer:
-    """This process's fork server (its zygote starts at the first job)."""
+    """This process's fork server (its zygote starts at :meth:`ForkServer.warm_up` or the first job)."""
     global _server
     with _server_lock:
         if _server is None:
             _server = ForkServer()
         return _server
+
+
+def warm_up_default() -> None:
+    """Start this process's zygote now when the fork server is enabled (see :meth:`ForkServer.warm_up`)."""
+    if enabled():
+        server().warm_up()
 
 
 def existing_server() -> ForkServer | None:
