@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -271,10 +270,8 @@ def xpm_on_terminal(args: list[str], answers: list[str], config_dir: Path) -> st
 
 # -- monitor, written in its own module ------------------------------------------------------
 
-HAS_MONITOR = importlib.util.find_spec("xpm_core.cli.monitor_command") is not None
 
 
-@pytest.mark.skipif(not HAS_MONITOR, reason="xpm_core/cli/monitor_command.py is not written yet")
 def test_monitor_is_part_of_the_group(config_dir):
     listing = xpm("experiments", "--help", config_dir=config_dir)
     assert re.search(r"^  monitor +\S", listing.stdout, re.M)

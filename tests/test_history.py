@@ -136,15 +136,6 @@ def test_a_tag_put_while_the_run_runs_is_kept_when_it_ends(plans, tmp_path):
     assert entries[-1]["status"] == "done" and entries[-1]["tags"] == ["live"]
 
 
-def _settings_have_history() -> bool:
-    import attrs
-
-    from xpm_core.settings.settings_file import Settings
-
-    return "history" in {field.name for field in attrs.fields(Settings)}
-
-
-@pytest.mark.skipif(not _settings_have_history(), reason="settings.yaml has no history key in this version")
 def test_settings_history_sets_how_many_runs_are_kept(plans, tmp_path, monkeypatch):
     config = tmp_path / "config"
     config.mkdir()

@@ -104,11 +104,7 @@ def test_listings_go_through_the_index(ws):
 def serialization_load_xp_info():
     import xpm_core
 
-    try:
-        return xpm_core.load_xp_info
-    except (AttributeError, ImportError) as error:
-        pytest.skip(f"xpm_core.load_xp_info is not available yet ({error}); "
-                    "WorkspaceStateProvider.load_xp_info delegates to it")
+    return xpm_core.load_xp_info
 
 
 MODELS = """
