@@ -267,6 +267,11 @@ class Scheduler:
         try:
             await self._process(job)
         except Exception as exc:  # a bug here must not leave the job pending forever
+            if job.detached:
+                # The driver is leaving (Ctrl-C, GracefulExperimentExit) and shutting its threads
+                # down under the job: it stays as detach() left it, followed by the next run.
+                logger.debug("job %s left as the driver exits (%s)", job, exc)
+                return
             logger.exception("job %s could not be run", job)
             job.failure_reason = f"{type(exc).__name__}: {exc}"
             self.set_state(job, JobState.ERROR, "failed")
