@@ -297,7 +297,8 @@ class _Startable(Service):
 
     def _launch(self) -> None:
         """Start serving in the background; ``self._running_event`` is set once ``self.url`` is."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__qualname__} must define _launch() (WebService and "
+                                  "ProcessWebService do)")
 
 
 #: Seconds a ``WebService`` has to return once :meth:`WebService.should_stop` says so, before
