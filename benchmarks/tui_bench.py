@@ -30,6 +30,9 @@ from typing import Any, Callable
 
 import click
 
+sys.path.append(str(Path(__file__).resolve().parents[1]))
+from benchmarks.suites.index import reusable_workspace  # noqa: E402 - after the path
+
 TASKS = [f"bench.tasks.task{n}" for n in range(10)]
 LEARNING_RATES = [0.1, 0.03, 0.01, 0.003, 0.001]
 MODELS = ["bm25", "splade", "colbert", "dpr", "monot5", "tfidf", "ance"]
@@ -65,22 +68,6 @@ def generate(workspace: Path, size: int, runs: int) -> None:
                                exit_code=0 if state == "done" else None)
     index.close()
 
-
-def reusable(workspace: Path, size: int) -> bool:
-    """Whether ``workspace`` holds a generated index of ``size`` jobs this xpm reads as is (an
-    index of another schema version would be rebuilt from the files, and these have none)."""
-    import contextlib
-    import sqlite3
-
-    from xpm_core.workspace.index import index_path
-    from xpm_core.workspace.index.schema import SCHEMA_VERSION
-
-    if not index_path(workspace).exists():
-        return False
-    with contextlib.closing(sqlite3.connect(index_path(workspace))) as conn:
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        jobs = conn.execute("SELECT COUNT(*) FROM jobs").fetchone()[0] if version == SCHEMA_VERSION else -1
-    return jobs == size
 
 
 async def _until(pilot: Any, predicate: Callable[[], bool], timeout: float = 120.0) -> None:
@@ -179,7 +166,7 @@ def main(size: int, runs: int, repeat: int, workspace: Path | None) -> None:
     temporary = workspace is None
     folder = Path(tempfile.mkdtemp(prefix="xpm-tui-bench-")) / "workspace" if workspace is None else workspace
     try:
-        if not reusable(folder, size):
+        if not reusable_workspace(folder, size):
             shutil.rmtree(folder, ignore_errors=True)
             started = time.perf_counter()
             generate(folder, size, runs)

@@ -17,7 +17,6 @@ drawing, a few milliseconds, is not included). Needs xpm-web installed.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import re
 import shutil
@@ -52,27 +51,12 @@ def _index_api() -> types.SimpleNamespace:
     return types.SimpleNamespace(WorkspaceIndex=WorkspaceIndex, JobSubmission=JobSubmission)
 
 
-def _reusable(workspace: Path, size: int) -> bool:
-    """Whether ``workspace`` holds a generated index of ``size`` jobs this xpm reads as is (an
-    index of another schema version would be rebuilt from the files, and these have none)."""
-    import sqlite3
-
-    from xpm_core.workspace.index import index_path
-    from xpm_core.workspace.index.schema import SCHEMA_VERSION
-
-    if not index_path(workspace).exists():
-        return False
-    with contextlib.closing(sqlite3.connect(index_path(workspace))) as conn:
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        jobs = conn.execute("SELECT COUNT(*) FROM jobs").fetchone()[0] if version == SCHEMA_VERSION else -1
-    return jobs == size
-
 
 def workspace_of(size: int, folder: Path | None) -> Path:
     """The generated workspace of ``size`` jobs: in ``folder`` if given (reused when it holds one)."""
-    from benchmarks.suites.index import synthetic_workspace
+    from benchmarks.suites.index import reusable_workspace, synthetic_workspace
 
-    if folder is not None and _reusable(folder, size):
+    if folder is not None and reusable_workspace(folder, size):
         print(f"reusing the workspace of {size} jobs in {folder}", file=sys.stderr)
         return folder
     built = time.perf_counter()

@@ -25,6 +25,23 @@ def job_state(n: int) -> str:
     return {0: "error", 1: "error", 2: "running", 3: "waiting"}.get(n % 100, "done")
 
 
+def reusable_workspace(workspace: Path, size: int) -> bool:
+    """Whether ``workspace`` holds a generated index of ``size`` jobs this xpm reads as is (an
+    index of another schema version would be rebuilt from the files, and these have none)."""
+    import contextlib
+    import sqlite3
+
+    from xpm_core.workspace.index import index_path
+    from xpm_core.workspace.index.schema import SCHEMA_VERSION
+
+    if not index_path(workspace).exists():
+        return False
+    with contextlib.closing(sqlite3.connect(index_path(workspace))) as conn:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        jobs = conn.execute("SELECT COUNT(*) FROM jobs").fetchone()[0] if version == SCHEMA_VERSION else -1
+    return jobs == size
+
+
 def synthetic_workspace(api: ModuleType, size: int) -> Path:
     """A workspace whose index lists ``size`` jobs of 10 tasks in 10 runs, tagged lr, model, seed."""
     if size in _built:
